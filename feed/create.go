@@ -2,6 +2,7 @@ package feed
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/sbfeed/sbfeed/identity"
@@ -26,6 +27,9 @@ func Next(author identity.ID, head Head, d Draft) (Entry, error) {
 	if head.Seq > 0 && head.Kind != d.Kind {
 		return Entry{}, entryErr(&e, "clock kind", ErrBadClock, "feed uses %s clocks, draft asks for %s", head.Kind, d.Kind)
 	}
+	if d.Kind != Lamport && d.Kind != HLC {
+		return Entry{}, entryErr(&e, "clock kind", ErrMalformed, "unknown kind %d", d.Kind)
+	}
 	if len(d.Content) > MaxContentSize {
 		return Entry{}, entryErr(&e, "content", ErrTooLarge, "%d bytes, limit %d", len(d.Content), MaxContentSize)
 	}
@@ -46,8 +50,14 @@ func Next(author identity.ID, head Head, d Draft) (Entry, error) {
 		}
 		e.Refs = refs
 	}
+	if maxClock == math.MaxUint64 {
+		return Entry{}, entryErr(&e, "clock", ErrBadClock, "clock would overflow")
+	}
 	e.Clock = maxClock + 1
 	if d.Kind == HLC {
+		if d.Now > math.MaxUint64>>16 {
+			return Entry{}, entryErr(&e, "clock", ErrBadClock, "wall clock %d ms out of range", d.Now)
+		}
 		e.Clock = max(e.Clock, d.Now<<16)
 	}
 	e.id = e.computeID()

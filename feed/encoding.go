@@ -120,59 +120,70 @@ func decodeInto(e *Entry, b []byte) (int, error) {
 		return 0, &DecodeError{Offset: 0, Field: "version", Err: ErrMalformed, Detail: "empty input"}
 	}
 	if b[0] != Version {
-		return 0, &DecodeError{Offset: 0, Field: "version", Err: ErrVersion, Detail: "version " + strconv.Itoa(int(b[0]))}
+		return 0, &DecodeError{Offset: 0, Field: "version", Err: ErrVersion,
+			Detail: "version " + strconv.Itoa(int(b[0])) + ", this build reads " + strconv.Itoa(Version)}
 	}
 	size, err := SizeAt(b)
+	if len(b) >= headerSize {
+		// From here on the header is present, so every error names the entry.
+		copy(e.Author[:], b[offAuthor:])
+		e.Seq = binary.BigEndian.Uint64(b[offSeq:])
+	}
 	if err != nil {
+		if de, ok := err.(*DecodeError); ok {
+			de.Author, de.Seq = e.Author, e.Seq
+		}
 		return 0, err
 	}
+	fail := func(off int, field string, sentinel error, detail string) (int, error) {
+		return 0, &DecodeError{Offset: off, Field: field, Err: sentinel, Detail: detail, Author: e.Author, Seq: e.Seq}
+	}
 	if len(b) < size {
-		return 0, &DecodeError{Offset: len(b), Field: "entry", Err: ErrMalformed,
-			Detail: "truncated: " + strconv.Itoa(len(b)) + " of " + strconv.Itoa(size) + " bytes"}
+		return fail(len(b), "entry", ErrMalformed,
+			"truncated: "+strconv.Itoa(len(b))+" of "+strconv.Itoa(size)+" bytes")
 	}
 	e.Version = b[0]
 	e.Kind = ClockKind(b[offKind])
 	if e.Kind != Lamport && e.Kind != HLC {
-		return 0, &DecodeError{Offset: offKind, Field: "clock kind", Err: ErrMalformed, Detail: "unknown kind " + strconv.Itoa(int(b[offKind]))}
+		return fail(offKind, "clock kind", ErrMalformed, "unknown kind "+strconv.Itoa(int(b[offKind])))
 	}
-	copy(e.Author[:], b[offAuthor:])
-	e.Seq = binary.BigEndian.Uint64(b[offSeq:])
 	copy(e.Prev[:], b[offPrev:])
 	e.Clock = binary.BigEndian.Uint64(b[offClock:])
 	if e.Seq == 0 {
-		return 0, &DecodeError{Offset: offSeq, Field: "seq", Err: ErrMalformed, Detail: "seq 0 (feeds start at 1)"}
+		return fail(offSeq, "seq", ErrMalformed, "seq 0 (feeds start at 1)")
 	}
 	if (e.Seq == 1) != e.Prev.IsZero() {
-		return 0, &DecodeError{Offset: offPrev, Field: "prev", Err: ErrMalformed, Detail: "prev must be zero exactly for seq 1"}
+		return fail(offPrev, "prev", ErrMalformed, "prev must be zero exactly for seq 1")
 	}
 	if e.Clock == 0 {
-		return 0, &DecodeError{Offset: offClock, Field: "clock", Err: ErrMalformed, Detail: "clock 0"}
+		return fail(offClock, "clock", ErrMalformed, "clock 0")
 	}
 	if e.Clock < e.Seq && e.Kind == Lamport {
 		// A Lamport clock grows by at least one per entry of the feed.
-		return 0, &DecodeError{Offset: offClock, Field: "clock", Err: ErrMalformed, Detail: "lamport clock below seq"}
+		return fail(offClock, "clock", ErrMalformed, "lamport clock "+strconv.FormatUint(e.Clock, 10)+" below seq")
 	}
 	nrefs := int(b[offNRefs])
-	// One allocation holds refs and content; the entry owns it.
-	m := size - identity.SignatureSize - (headerSize + nrefs*IDSize + 4)
-	own := make([]byte, nrefs*IDSize+m)
-	copy(own, b[headerSize:headerSize+nrefs*IDSize])
-	copy(own[nrefs*IDSize:], b[headerSize+nrefs*IDSize+4:size-identity.SignatureSize])
 	if nrefs > 0 {
 		e.Refs = make([]ID, nrefs)
 		for i := range e.Refs {
-			copy(e.Refs[i][:], own[i*IDSize:])
+			off := headerSize + i*IDSize
+			copy(e.Refs[i][:], b[off:])
 			if e.Refs[i].IsZero() {
-				return 0, &DecodeError{Offset: headerSize + i*IDSize, Field: "refs", Err: ErrMalformed, Detail: "zero reference"}
+				return fail(off, "refs", ErrMalformed, "zero reference")
 			}
 			if i > 0 && e.Refs[i-1].Compare(e.Refs[i]) >= 0 {
-				return 0, &DecodeError{Offset: headerSize + i*IDSize, Field: "refs", Err: ErrNonCanonical, Detail: "refs not strictly ascending"}
+				return fail(off, "refs", ErrNonCanonical, "refs not strictly ascending")
 			}
 		}
 	}
-	e.Content = own[nrefs*IDSize:]
-	copy(e.Sig[:], b[size-identity.SignatureSize:size])
-	e.id = sha256.Sum256(b[:size-identity.SignatureSize])
+	start := headerSize + nrefs*IDSize + 4
+	end := size - identity.SignatureSize
+	if end > start {
+		// The entry owns its content: the result never aliases b.
+		e.Content = append([]byte(nil), b[start:end]...)
+	}
+	copy(e.Sig[:], b[end:size])
+	e.id = sha256.Sum256(b[:end])
 	e.hasID = true
 	return size, nil
 }

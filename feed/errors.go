@@ -49,15 +49,26 @@ func entryErr(e *Entry, field string, err error, format string, args ...any) *Er
 
 // DecodeError reports bytes that could not be decoded, with the byte offset
 // and the field where decoding stopped.
+//
+// Author and Seq are filled in once the header (the first 82 bytes) has been
+// read, so a message about a later field names the entry it belongs to; they
+// are zero when decoding stopped earlier.
 type DecodeError struct {
 	Offset int
 	Field  string
 	Err    error // ErrMalformed, ErrNonCanonical, ErrVersion or ErrTooLarge
 	Detail string
+	Author identity.ID // zero if not yet read
+	Seq    uint64      // zero if not yet read
 }
 
 func (e *DecodeError) Error() string {
-	s := fmt.Sprintf("feed: decode: %s at byte %d: %v", e.Field, e.Offset, e.Err)
+	var s string
+	if e.Seq != 0 {
+		s = fmt.Sprintf("feed: decode: entry %s seq %d: %s at byte %d: %v", e.Author.Short(), e.Seq, e.Field, e.Offset, e.Err)
+	} else {
+		s = fmt.Sprintf("feed: decode: %s at byte %d: %v", e.Field, e.Offset, e.Err)
+	}
 	if e.Detail != "" {
 		s += ": " + e.Detail
 	}

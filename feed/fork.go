@@ -19,7 +19,9 @@ type ForkProof struct {
 
 // NewForkProof orders a and b and checks that they prove a fork in network.
 func NewForkProof(network identity.Network, a, b Entry) (ForkProof, error) {
-	if a.ID().Compare(b.ID()) > 0 {
+	// Order by freshly computed IDs: a cached ID may be stale if the
+	// caller changed a field.
+	if a.computeID().Compare(b.computeID()) > 0 {
 		a, b = b, a
 	}
 	p := ForkProof{A: a, B: b}

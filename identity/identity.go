@@ -106,7 +106,10 @@ func (k *Key) PrivateKey() ed25519.PrivateKey { return k.priv }
 // SignedMessage(purpose, network, msg).
 func (k *Key) Sign(purpose string, network Network, msg []byte) [SignatureSize]byte {
 	var sig [SignatureSize]byte
-	buf := AppendSignedMessage(make([]byte, 0, len(purpose)+1+NetworkSize+len(msg)), purpose, network, msg)
+	// Entry IDs and handshake transcripts fit the stack buffer, so signing
+	// them does not touch the heap; longer messages grow it.
+	var stack [128]byte
+	buf := AppendSignedMessage(stack[:0], purpose, network, msg)
 	copy(sig[:], ed25519.Sign(k.priv, buf))
 	return sig
 }

@@ -215,22 +215,45 @@ func WriteKeyFile(path string, k *Key, passphrase []byte, opt SealOptions, overw
 		if err != nil {
 			return fmt.Errorf("identity: %w", err)
 		}
-		return writeClose(f, data)
+		if err := writeClose(f, data); err != nil {
+			// Leave no half-written key behind: the next keygen would
+			// refuse to replace it.
+			os.Remove(path)
+			return err
+		}
+		syncDir(dirOf(path))
+		return nil
 	}
-	// Overwrite through a temporary file and a rename, so a crash never
-	// leaves a half-written key.
+	// Overwrite through a fresh temporary file and a rename, so a crash
+	// never leaves a half-written key. The temporary file is created
+	// exclusively: opening a leftover one would keep its (maybe looser) mode.
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("identity: %w", err)
+	}
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
 	if err := writeClose(f, data); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("identity: %w", err)
 	}
+	syncDir(dirOf(path))
 	return nil
+}
+
+// syncDir makes a new directory entry durable. File systems that cannot
+// sync a directory are not an error: the data itself was synced.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 func writeClose(f *os.File, data []byte) error {
