@@ -103,7 +103,7 @@ func TestKeyFileSealErrors(t *testing.T) {
 	for _, opt := range []identity.SealOptions{
 		{LogN: identity.MinScryptLogN - 1, Rand: bytes.NewReader(make([]byte, 64))},
 		{LogN: identity.MaxScryptLogN + 1, Rand: bytes.NewReader(make([]byte, 64))},
-		{LogN: identity.MinScryptLogN},                              // no random source
+		{LogN: identity.MinScryptLogN},                             // no random source
 		{LogN: identity.MinScryptLogN, Rand: bytes.NewReader(nil)}, // empty random source
 	} {
 		if _, err := identity.MarshalKeyFile(k, []byte("p"), opt); err == nil {
