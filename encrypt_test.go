@@ -2,7 +2,10 @@ package sbfeed
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/sbfeed/sbfeed/identity"
@@ -92,4 +95,56 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("forged content opened: %x -> %q", b, pt)
 		}
 	})
+}
+
+// TestContentVector checks the code against the vector in
+// docs/spec/content-v1.md, read from the file itself.
+func TestContentVector(t *testing.T) {
+	spec, err := os.ReadFile("docs/spec/content-v1.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	field := func(name string) string {
+		for _, line := range strings.Split(string(spec), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == name+":" {
+				return f[1]
+			}
+		}
+		t.Fatalf("vector has no %q", name)
+		return ""
+	}
+	unhex := func(s string) []byte {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	key, err := ParseGroupKey(field("key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := key.KeyID(); hex.EncodeToString(id[:]) != field("key-id") {
+		t.Errorf("key ID %x, vector says %s", id, field("key-id"))
+	}
+	author, err := identity.ParseID(field("author"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seedKey, _ := identity.FromSeed(make([]byte, 32))
+	if seedKey.ID() != author {
+		t.Fatal("vector author is not the zero-seed identity")
+	}
+	net := identity.NetworkFromName("vector")
+	got, err := key.Seal(bytes.NewReader(unhex(field("nonce"))), net, author, []byte(field("plaintext")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := unhex(field("sealed"))
+	if !bytes.Equal(got, want) {
+		t.Fatalf("sealed\n%x\nvector\n%x", got, want)
+	}
+	if pt, err := key.Open(net, author, want); err != nil || string(pt) != field("plaintext") {
+		t.Fatalf("open vector: %q %v", pt, err)
+	}
 }
