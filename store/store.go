@@ -1,0 +1,606 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"slices"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/sbfeed/sbfeed/feed"
+	"github.com/sbfeed/sbfeed/identity"
+)
+
+// DB is an open store. Create it with [Open]; it is safe for concurrent use.
+type DB struct {
+	dir     string
+	opts    *Options
+	pdb     *pebble.DB
+	lock    io.Closer
+	network identity.Network
+	wo      *pebble.WriteOptions
+
+	mu     sync.Mutex // serialises Append, fork and snapshot writes, and Close
+	closed bool
+}
+
+// FeedHead is what the store knows of one feed.
+type FeedHead struct {
+	Author identity.ID
+	Head   feed.Head
+	// ForkedAt is the lowest seq at which a fork of this feed is stored,
+	// 0 if none is known.
+	ForkedAt uint64
+}
+
+// AppendResult counts what an Append did.
+type AppendResult struct {
+	New   int // entries stored by this call
+	Known int // entries that were already stored (idempotent no-ops)
+	// Forks lists the forks found by this call. Each proof is stored and
+	// its feed marked forked; the call's error is a *feed.ForkError for the
+	// first of them.
+	Forks []feed.ForkProof
+	// Skipped counts entries of a feed that came after a fork in this
+	// batch: which branch they extend is ambiguous, so they are not stored.
+	Skipped int
+}
+
+// networkFingerprint is what the store records of its network: a hash, so
+// the key itself, which admits peers, is never written to the store.
+func networkFingerprint(n identity.Network) []byte {
+	h := sha256.Sum256(append([]byte("sbfeed/store/network\x00"), n[:]...))
+	return h[:]
+}
+
+// Open opens (creating if needed) the store in dir. See [Options] for the
+// defaults a nil opts gives.
+func Open(dir string, opts *Options) (*DB, error) {
+	o := opts.Clone().EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if err := o.FS.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: create %s: %w", dir, err)
+	}
+	lock, err := lockDir(o.FS, dir)
+	if err != nil {
+		return nil, err
+	}
+	po := &pebble.Options{
+		FS:                 o.FS,
+		CacheSize:          o.CacheSize,
+		Logger:             pebbleLogger{o.Log},
+		FormatMajorVersion: pebble.FormatNewest,
+	}
+	pdb, err := pebble.Open(dir, po)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	db := &DB{dir: dir, opts: o, pdb: pdb, lock: lock, network: o.Network, wo: pebble.Sync}
+	if o.NoSync {
+		db.wo = pebble.NoSync
+	}
+	if err := db.checkFormat(); err != nil {
+		pdb.Close()
+		lock.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) checkFormat() error {
+	v, err := db.get(keyVersion)
+	if errors.Is(err, ErrNotFound) {
+		// A new store, unless it holds keys: then it is not ours.
+		it, err := db.pdb.NewIter(nil)
+		if err != nil {
+			return err
+		}
+		nonEmpty := it.First()
+		it.Close()
+		if nonEmpty {
+			return fmt.Errorf("%w: %s holds data but no sbfeed format version", ErrVersion, db.dir)
+		}
+		b := db.pdb.NewBatch()
+		b.Set(keyVersion, binary.BigEndian.AppendUint64(nil, FormatVersion), nil)
+		b.Set(keyNetwork, networkFingerprint(db.network), nil)
+		return b.Commit(pebble.Sync)
+	}
+	if err != nil {
+		return err
+	}
+	if len(v) != 8 {
+		return fmt.Errorf("%w: %s: version record of %d bytes", ErrVersion, db.dir, len(v))
+	}
+	if n := binary.BigEndian.Uint64(v); n != FormatVersion {
+		return fmt.Errorf("%w: %s has store format %d, this build reads only %d (upgrade sbfeed)", ErrVersion, db.dir, n, FormatVersion)
+	}
+	fp, err := db.get(keyNetwork)
+	if err != nil {
+		return fmt.Errorf("store: %s: network record: %w", db.dir, err)
+	}
+	if !bytes.Equal(fp, networkFingerprint(db.network)) {
+		return fmt.Errorf("%w: %s was created for another network than %s", ErrNetwork, db.dir, db.network.Short())
+	}
+	return nil
+}
+
+// Close closes the store and releases the directory lock. It is idempotent.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return nil
+	}
+	db.closed = true
+	err := db.pdb.Close()
+	if lerr := db.lock.Close(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// Dir returns the store's directory.
+func (db *DB) Dir() string { return db.dir }
+
+// Network returns the network whose signatures the store accepts.
+func (db *DB) Network() identity.Network { return db.network }
+
+// get returns a copy of the value at key, or ErrNotFound.
+func (db *DB) get(key []byte) ([]byte, error) {
+	v, c, err := db.pdb.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	out := bytes.Clone(v)
+	c.Close()
+	return out, nil
+}
+
+// Append stores entries, of one or several feeds, in any order, atomically
+// and durably (unless Options.NoSync). Each feed's new entries must extend
+// its stored head without a gap; they are checked with feed.VerifyChain
+// (every field, hash link and clock step, and the newest signature of the
+// run) and, when their references are known, with feed.VerifyRefs. An
+// invalid entry refuses the whole batch with the feed package's typed error
+// naming it; nothing is written.
+//
+// An entry already stored is a no-op (counted as Known). A validly signed
+// entry that differs from the stored one at its seq is a fork: the proof is
+// stored, the feed marked forked, the stored entry kept, and the rest of
+// the batch still stored; the error is then a *feed.ForkError.
+func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
+	var res AppendResult
+	if len(entries) == 0 {
+		return res, nil
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return res, ErrClosed
+	}
+	// Group by author, keeping the order in which feeds first appear, and
+	// sort each group by seq (stable, so duplicates keep their order).
+	var order []identity.ID
+	groups := make(map[identity.ID][]feed.Entry)
+	for _, e := range entries {
+		if _, ok := groups[e.Author]; !ok {
+			order = append(order, e.Author)
+		}
+		groups[e.Author] = append(groups[e.Author], e)
+	}
+	type plan struct {
+		fh    FeedHead
+		run   []feed.Entry
+		forks []feed.ForkProof
+	}
+	plans := make([]plan, 0, len(order))
+	pending := make(map[feed.ID]ref) // new entries of this batch, for refs
+	for _, author := range order {
+		g := groups[author]
+		slices.SortStableFunc(g, func(a, b feed.Entry) int {
+			switch {
+			case a.Seq < b.Seq:
+				return -1
+			case a.Seq > b.Seq:
+				return 1
+			}
+			return 0
+		})
+		fh, _, err := db.feedHead(author)
+		if err != nil {
+			return AppendResult{}, err
+		}
+		p := plan{fh: fh}
+	scan:
+		for i := range g {
+			e := &g[i]
+			switch {
+			case e.Seq <= fh.Head.Seq:
+				stored, err := db.Get(author, e.Seq)
+				if err != nil {
+					return AppendResult{}, err
+				}
+				if stored.ID() == e.ID() {
+					res.Known++
+					continue
+				}
+				proof, err := forkProof(db.network, stored, *e)
+				if err != nil {
+					return AppendResult{}, err
+				}
+				p.forks = append(p.forks, proof)
+				res.Skipped += len(g) - i - 1
+				break scan
+			case len(p.run) > 0 && e.Seq <= p.run[len(p.run)-1].Seq:
+				// Sorted by seq, so e repeats the run's last seq.
+				other := p.run[len(p.run)-1]
+				if other.ID() == e.ID() {
+					res.Known++
+					continue
+				}
+				proof, err := forkProof(db.network, other, *e)
+				if err != nil {
+					return AppendResult{}, err
+				}
+				p.forks = append(p.forks, proof)
+				res.Skipped += len(g) - i - 1
+				break scan
+			default:
+				p.run = append(p.run, *e)
+			}
+		}
+		if err := feed.VerifyChain(db.network, fh.Head, p.run); err != nil {
+			return AppendResult{}, err
+		}
+		for i := range p.run {
+			e := &p.run[i]
+			pending[e.ID()] = ref{author: author, seq: e.Seq, clock: e.Clock}
+		}
+		plans = append(plans, p)
+	}
+	// References: check the causal rule for every entry whose references
+	// are all known; a missing reference is not a fault yet (it may arrive
+	// later) and is left to the audit and the merge layer.
+	for _, p := range plans {
+		prevClock := p.fh.Head.Clock
+		for i := range p.run {
+			e := &p.run[i]
+			if len(e.Refs) > 0 {
+				err := e.VerifyRefs(prevClock, func(id feed.ID) (identity.ID, uint64, bool) {
+					if r, ok := pending[id]; ok {
+						return r.author, r.clock, true
+					}
+					r, err := db.lookup(id)
+					return r.author, r.clock, err == nil
+				})
+				if err != nil && !errors.Is(err, feed.ErrMissingRef) {
+					return AppendResult{}, err
+				}
+			}
+			prevClock = e.Clock
+		}
+	}
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	var kbuf, vbuf []byte
+	for _, p := range plans {
+		fh := p.fh
+		for i := range p.run {
+			e := &p.run[i]
+			id := e.ID()
+			kbuf = entryKey(kbuf[:0], e.Author, e.Seq)
+			vbuf = e.AppendEncode(vbuf[:0])
+			b.Set(kbuf, vbuf, nil)
+			vbuf = locator(vbuf[:0], e.Author, e.Seq)
+			vbuf = binary.BigEndian.AppendUint64(vbuf, e.Clock)
+			kbuf = idKey(kbuf[:0], id)
+			b.Set(kbuf, vbuf, nil)
+			kbuf = mergeKey(kbuf[:0], e.Clock, id)
+			b.Set(kbuf, vbuf[:identity.IDSize+8], nil)
+			fh.Head = feed.Head{Seq: e.Seq, ID: id, Clock: e.Clock, Kind: e.Kind}
+			res.New++
+		}
+		for _, f := range p.forks {
+			b.Set(forkKey(f.Author(), f.Seq(), f.B.ID()), f.Encode(), nil)
+			if fh.ForkedAt == 0 || f.Seq() < fh.ForkedAt {
+				fh.ForkedAt = f.Seq()
+			}
+			res.Forks = append(res.Forks, f)
+		}
+		if len(p.run) > 0 || len(p.forks) > 0 {
+			fh.Author = p.fh.Author
+			b.Set(headKey(fh.Author), encodeHead(fh), nil)
+		}
+	}
+	if b.Empty() {
+		return res, nil
+	}
+	if err := b.Commit(db.wo); err != nil {
+		return AppendResult{New: 0, Known: res.Known}, fmt.Errorf("store: append: %w", err)
+	}
+	if len(res.Forks) > 0 {
+		return res, &feed.ForkError{Proof: res.Forks[0]}
+	}
+	return res, nil
+}
+
+// forkProof checks the new entry stands alone (so an invalid entry is a
+// refusal, not a fork) and builds the proof.
+func forkProof(network identity.Network, stored, e feed.Entry) (feed.ForkProof, error) {
+	if err := e.Verify(network); err != nil {
+		return feed.ForkProof{}, err
+	}
+	return feed.NewForkProof(network, stored, e)
+}
+
+type ref struct {
+	author identity.ID
+	seq    uint64
+	clock  uint64
+}
+
+func (db *DB) lookup(id feed.ID) (ref, error) {
+	v, err := db.get(idKey(nil, id))
+	if err != nil {
+		return ref{}, err
+	}
+	if len(v) != identity.IDSize+16 {
+		return ref{}, corruptf("ID index value of %d bytes", len(v))
+	}
+	var r ref
+	copy(r.author[:], v)
+	r.seq = binary.BigEndian.Uint64(v[identity.IDSize:])
+	r.clock = binary.BigEndian.Uint64(v[identity.IDSize+8:])
+	return r, nil
+}
+
+func (db *DB) feedHead(author identity.ID) (FeedHead, bool, error) {
+	v, err := db.get(headKey(author))
+	if errors.Is(err, ErrNotFound) {
+		return FeedHead{Author: author}, false, nil
+	}
+	if err != nil {
+		return FeedHead{}, false, err
+	}
+	fh, err := decodeHead(author, v)
+	return fh, err == nil, err
+}
+
+// Head returns the head of author's feed; ok is false for a feed the store
+// does not know (whose head is the zero feed.Head).
+func (db *DB) Head(author identity.ID) (h feed.Head, ok bool, err error) {
+	fh, ok, err := db.feedHead(author)
+	return fh.Head, ok, err
+}
+
+// Feed returns what the store knows of author's feed, including a fork.
+func (db *DB) Feed(author identity.ID) (FeedHead, bool, error) { return db.feedHead(author) }
+
+// Heads returns the head of every stored feed, ordered by author.
+func (db *DB) Heads() ([]FeedHead, error) {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{tagHead}, UpperBound: []byte{tagHead + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer it.Close()
+	var out []FeedHead
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) != 1+identity.IDSize {
+			return nil, corruptf("head key of %d bytes", len(k))
+		}
+		var a identity.ID
+		copy(a[:], k[1:])
+		fh, err := decodeHead(a, it.Value())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, fh)
+	}
+	return out, it.Error()
+}
+
+// GetRaw returns the stored encoding of author's entry at seq, or
+// ErrNotFound.
+func (db *DB) GetRaw(author identity.ID, seq uint64) ([]byte, error) {
+	return db.get(entryKey(nil, author, seq))
+}
+
+// Get returns author's entry at seq, or ErrNotFound.
+func (db *DB) Get(author identity.ID, seq uint64) (feed.Entry, error) {
+	raw, err := db.GetRaw(author, seq)
+	if err != nil {
+		return feed.Entry{}, err
+	}
+	return decodeStored(author, seq, raw)
+}
+
+// GetByID returns the entry with the given ID, or ErrNotFound.
+func (db *DB) GetByID(id feed.ID) (feed.Entry, error) {
+	r, err := db.lookup(id)
+	if err != nil {
+		return feed.Entry{}, err
+	}
+	return db.Get(r.author, r.seq)
+}
+
+// Has reports whether the entry with the given ID is stored.
+func (db *DB) Has(id feed.ID) (bool, error) {
+	_, err := db.lookup(id)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func decodeStored(author identity.ID, seq uint64, raw []byte) (feed.Entry, error) {
+	e, err := feed.Decode(raw)
+	if err != nil {
+		return feed.Entry{}, corruptf("entry %s:%d: %v", author.Short(), seq, err)
+	}
+	if e.Author != author || e.Seq != seq {
+		return feed.Entry{}, corruptf("entry stored at %s:%d is %s:%d", author.Short(), seq, e.Author.Short(), e.Seq)
+	}
+	return e, nil
+}
+
+// RangeRaw yields the stored encodings of author's entries with
+// from <= seq <= to, in seq order; to == 0 means up to the head. The bytes
+// are only valid until the next iteration step: copy them to keep them.
+// This is replication's hot path: no decoding, no copying.
+func (db *DB) RangeRaw(author identity.ID, from, to uint64) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		if to == 0 {
+			to = ^uint64(0)
+		}
+		if from == 0 {
+			from = 1
+		}
+		if from > to {
+			return
+		}
+		lo, hi := feedBounds(author, from, to)
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		if err != nil {
+			yield(nil, fmt.Errorf("store: %w", err))
+			return
+		}
+		defer it.Close()
+		for it.First(); it.Valid(); it.Next() {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				yield(nil, fmt.Errorf("store: %w", err))
+				return
+			}
+			if !yield(v, nil) {
+				return
+			}
+		}
+		if err := it.Error(); err != nil {
+			yield(nil, fmt.Errorf("store: %w", err))
+		}
+	}
+}
+
+// Range yields author's entries with from <= seq <= to, decoded; to == 0
+// means up to the head.
+func (db *DB) Range(author identity.ID, from, to uint64) iter.Seq2[feed.Entry, error] {
+	return func(yield func(feed.Entry, error) bool) {
+		want := max(from, 1)
+		for raw, err := range db.RangeRaw(author, from, to) {
+			if err != nil {
+				yield(feed.Entry{}, err)
+				return
+			}
+			e, err := decodeStored(author, want, raw)
+			if !yield(e, err) || err != nil {
+				return
+			}
+			want++
+		}
+	}
+}
+
+// MergeOrder yields every entry with clock >= fromClock in the merge order:
+// by clock, then by ID. The merge layer streams from its last snapshot's
+// clock; MergeOrder(0) is every entry.
+func (db *DB) MergeOrder(fromClock uint64) iter.Seq2[feed.Entry, error] {
+	return func(yield func(feed.Entry, error) bool) {
+		lo := binary.BigEndian.AppendUint64([]byte{tagMerge}, fromClock)
+		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{tagMerge + 1}})
+		if err != nil {
+			yield(feed.Entry{}, fmt.Errorf("store: %w", err))
+			return
+		}
+		defer it.Close()
+		for it.First(); it.Valid(); it.Next() {
+			a, seq, err := parseLocator(it.Value())
+			var e feed.Entry
+			if err == nil {
+				e, err = db.Get(a, seq)
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+		if err := it.Error(); err != nil {
+			yield(feed.Entry{}, fmt.Errorf("store: %w", err))
+		}
+	}
+}
+
+// Forks returns every stored fork proof, by author and seq.
+func (db *DB) Forks() ([]feed.ForkProof, error) {
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{tagFork}, UpperBound: []byte{tagFork + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	defer it.Close()
+	var out []feed.ForkProof
+	for it.First(); it.Valid(); it.Next() {
+		p, err := feed.DecodeForkProof(it.Value())
+		if err != nil {
+			return nil, corruptf("fork proof: %v", err)
+		}
+		out = append(out, p)
+	}
+	return out, it.Error()
+}
+
+// PutSnapshot stores data under name (durably unless NoSync), replacing
+// any previous value. The store does not interpret it.
+func (db *DB) PutSnapshot(name string, data []byte) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	if err := db.pdb.Set(snapshotKey(name), data, db.wo); err != nil {
+		return fmt.Errorf("store: put snapshot %q: %w", name, err)
+	}
+	return nil
+}
+
+// GetSnapshot returns the data stored under name, or ErrNotFound.
+func (db *DB) GetSnapshot(name string) ([]byte, error) {
+	v, err := db.get(snapshotKey(name))
+	if err != nil {
+		return nil, fmt.Errorf("store: snapshot %q: %w", name, err)
+	}
+	return v, nil
+}
+
+// DeleteSnapshot removes the snapshot name; a missing one is not an error.
+func (db *DB) DeleteSnapshot(name string) error {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	if err := db.pdb.Delete(snapshotKey(name), db.wo); err != nil {
+		return fmt.Errorf("store: delete snapshot %q: %w", name, err)
+	}
+	return nil
+}
+
+// pebbleLogger routes Pebble's messages to Options.Log.
+type pebbleLogger struct{ log func(string, ...any) }
+
+func (l pebbleLogger) Infof(format string, args ...any)  { l.log("pebble: "+format, args...) }
+func (l pebbleLogger) Errorf(format string, args ...any) { l.log("pebble: error: "+format, args...) }
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	l.log("pebble: fatal: "+format, args...)
+	panic(fmt.Sprintf("pebble: fatal: "+format, args...))
+}
