@@ -78,7 +78,8 @@ func Decode(b []byte) (Entry, error) {
 		return Entry{}, err
 	}
 	if n != len(b) {
-		return Entry{}, &DecodeError{Offset: n, Field: "end", Err: ErrMalformed, Detail: "trailing bytes"}
+		return Entry{}, &DecodeError{Offset: n, Field: "end", Err: ErrMalformed, Author: e.Author, Seq: e.Seq,
+			Detail: strconv.Itoa(len(b)-n) + " trailing bytes"}
 	}
 	return e, nil
 }

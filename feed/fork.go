@@ -114,3 +114,26 @@ func DecodeForkProof(b []byte) (ForkProof, error) {
 	}
 	return p, nil
 }
+
+// CheckFork compares incoming with stored, the entry already held for the
+// same author and seq. It returns nil when they are the same entry (equal
+// IDs; the signature bytes may differ, see docs/spec/feed-v1.md), a
+// *ForkError (errors.Is ErrFork) carrying the proof when both are validly
+// signed in network and differ, and the verification error otherwise: an
+// incoming entry that does not verify proves nothing and is simply refused.
+func CheckFork(network identity.Network, stored, incoming Entry) error {
+	if err := incoming.Verify(network); err != nil {
+		return err
+	}
+	if incoming.Author != stored.Author || incoming.Seq != stored.Seq {
+		return entryErr(&incoming, "fork proof", ErrBadForkProof, "stored entry is %s, not the same author and seq", stored.String())
+	}
+	if incoming.ID() == stored.computeID() {
+		return nil
+	}
+	p, err := NewForkProof(network, stored, incoming)
+	if err != nil {
+		return err
+	}
+	return &ForkError{Proof: p}
+}
