@@ -23,6 +23,16 @@ type ChatAction struct {
 	Author identity.ID `json:"-"`
 }
 
+// UnmarshalJSON reads a chat action; it must be an object with a string
+// "type". The author is never read from JSON.
+func (a *ChatAction) UnmarshalJSON(b []byte) error {
+	type plain ChatAction
+	return decodeObject(b, (*plain)(a))
+}
+
+// SetAuthor records the entry's author (sbfeed.Authored).
+func (a *ChatAction) SetAuthor(id identity.ID) { a.Author = id }
+
 // ChatMessage is one message of the chat state.
 type ChatMessage struct {
 	Author identity.ID `json:"author"`
@@ -62,11 +72,9 @@ var Chat = &App[ChatState, ChatAction]{
 	Reduce: ChatReduce,
 	Decode: func(author identity.ID, b []byte) (ChatAction, error) {
 		var a ChatAction
-		if err := decodeObject(b, &a); err != nil {
-			return a, err
-		}
+		err := unmarshal(b, &a)
 		a.Author = author
-		return a, nil
+		return a, err
 	},
 	Encode: func(a ChatAction) ([]byte, error) { return json.Marshal(a) },
 	Marshal: func(s ChatState) ([]byte, error) {

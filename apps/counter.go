@@ -2,6 +2,7 @@ package apps
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -39,13 +40,27 @@ var Counter = &App[int64, CounterAction]{
 	Reduce: CounterReduce,
 	Decode: func(_ identity.ID, b []byte) (CounterAction, error) {
 		var a CounterAction
-		if err := decodeObject(b, &a); err != nil {
-			return a, err
-		}
-		return a, nil
+		err := unmarshal(b, &a)
+		return a, err
 	},
 	Encode:  func(a CounterAction) ([]byte, error) { return json.Marshal(a) },
 	Marshal: func(s int64) ([]byte, error) { return strconv.AppendInt(nil, s, 10), nil },
+}
+
+// UnmarshalJSON reads a counter action; it must be an object with a string
+// "type".
+func (a *CounterAction) UnmarshalJSON(b []byte) error {
+	type plain CounterAction
+	return decodeObject(b, (*plain)(a))
+}
+
+// unmarshal is json.Unmarshal whose every error wraps ErrBadAction.
+func unmarshal(b []byte, v any) error {
+	err := json.Unmarshal(b, v)
+	if err != nil && !errors.Is(err, ErrBadAction) {
+		err = badAction(b, "%v", err)
+	}
+	return err
 }
 
 // decodeObject reads one JSON object with a string "type" into v.

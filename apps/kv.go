@@ -24,6 +24,24 @@ type KVAction struct {
 	Value json.RawMessage `json:"value,omitempty"`
 }
 
+// UnmarshalJSON reads a kv action; it must be an object with a string
+// "type". The value is compacted, so the state's JSON does not depend on
+// how the writer spaced it.
+func (a *KVAction) UnmarshalJSON(b []byte) error {
+	type plain KVAction
+	if err := decodeObject(b, (*plain)(a)); err != nil {
+		return err
+	}
+	if a.Value != nil {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, a.Value); err != nil {
+			return badAction(b, "value: %v", err)
+		}
+		a.Value = buf.Bytes()
+	}
+	return nil
+}
+
 // KVReduce is the kv reducer. It refuses a set without a value, a del of a
 // missing key and unknown types. It never mutates s.
 func KVReduce(s KVState, a KVAction) (KVState, error) {
@@ -50,19 +68,8 @@ var KV = &App[KVState, KVAction]{
 	Reduce: KVReduce,
 	Decode: func(_ identity.ID, b []byte) (KVAction, error) {
 		var a KVAction
-		if err := decodeObject(b, &a); err != nil {
-			return a, err
-		}
-		if a.Value != nil {
-			// Compact so the state's JSON does not depend on how the
-			// writer spaced its value (the input is already valid JSON).
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, a.Value); err != nil {
-				return a, badAction(b, "value: %v", err)
-			}
-			a.Value = buf.Bytes()
-		}
-		return a, nil
+		err := unmarshal(b, &a)
+		return a, err
 	},
 	Encode:  func(a KVAction) ([]byte, error) { return json.Marshal(a) },
 	Marshal: func(s KVState) ([]byte, error) { return s.MarshalJSON() },

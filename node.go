@@ -1,0 +1,464 @@
+package sbfeed
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sbfeed/sbfeed/feed"
+	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/store"
+)
+
+// Node is one peer of an application: its identity, its Pebble store, the
+// reducer's view of the merged feeds, and replication. Create it with
+// [Open]; its methods are safe for concurrent use.
+//
+// One goroutine owns everything mutable (the store's writes, the view, the
+// replication sessions); the methods send it work and wait for the answer,
+// so the reducer only ever runs on that goroutine, never concurrently with
+// itself, and never on a network goroutine.
+type Node[S, A any] struct {
+	opts    *Options
+	key     *identity.Key
+	db      *store.DB
+	reducer func(S, A) (S, error)
+	view    *foldView[S, A] // nil for a relay-only node
+
+	work   chan func()
+	done   chan struct{} // closed when the owner goroutine exits
+	closed chan struct{} // closed by Close
+	once   sync.Once
+	wg     sync.WaitGroup
+
+	state atomic.Pointer[stateBox[S]]
+
+	// Owned by the owner goroutine.
+	head    feed.Head              // own feed's head
+	forked  bool                   // own feed proven forked
+	lastRef map[identity.ID]uint64 // seq of each feed last referenced
+	subs    []*subscriber[S]
+	repl    *replicator[S, A]
+}
+
+type stateBox[S any] struct {
+	s       S
+	version uint64
+	entries int
+}
+
+// Event is what a subscriber receives: a new state, or a refused action.
+type Event[S any] struct {
+	// State is the state after the change; valid when Refusal is nil.
+	State S
+	// Refusal is set when the event reports a refused action.
+	Refusal *Refusal
+	// Missed counts events dropped before this one because the subscriber
+	// was slow. States are cumulative, so a missed state change loses
+	// nothing; missed refusals can be read with Refusals.
+	Missed int
+}
+
+type subscriber[S any] struct {
+	c      chan Event[S]
+	missed int
+	ctx    context.Context
+}
+
+// Open opens (creating if needed) the node whose store is in dir and whose
+// state is the fold of reducer over the merged feeds. reducer may be nil:
+// the node then only stores, verifies and relays (as "sbfeed peer" without
+// --app does). The zero value of S is the initial state.
+func Open[S, A any](dir string, reducer func(S, A) (S, error), opts Options) (*Node[S, A], error) {
+	o := opts.Clone().EnsureDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	key, err := loadKey(dir, o)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(dir, &store.Options{Network: o.Network, NoSync: o.NoSync})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node[S, A]{
+		opts: o, key: key, db: db, reducer: reducer,
+		work: make(chan func()), done: make(chan struct{}), closed: make(chan struct{}),
+		lastRef: map[identity.ID]uint64{},
+	}
+	if reducer != nil {
+		n.view = newFoldView(reducer, n.decode, o.Snapshots.Every)
+	}
+	if err := n.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	n.repl = newReplicator(n)
+	n.wg.Add(1)
+	go n.run()
+	return n, nil
+}
+
+// loadKey resolves the node's identity from the options.
+func loadKey(dir string, o *Options) (*identity.Key, error) {
+	if o.Key != nil {
+		return o.Key, nil
+	}
+	path := o.KeyFile
+	if path == "" {
+		path = filepath.Join(dir, "identity")
+	}
+	k, err := identity.ReadKeyFile(path, nil)
+	if errors.Is(err, fs.ErrNotExist) && o.KeyFile == "" {
+		k, err = identity.Generate(o.Rand)
+		if err == nil {
+			err = identity.WriteKeyFile(path, k, nil, identity.SealOptions{}, false)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sbfeed: identity: %w", err)
+	}
+	return k, nil
+}
+
+// load reads the store into the view.
+func (n *Node[S, A]) load() error {
+	fh, ok, err := n.db.Feed(n.key.ID())
+	if err != nil {
+		return err
+	}
+	if ok {
+		n.head = fh.Head
+		n.forked = fh.ForkedAt != 0
+	}
+	heads, err := n.db.Heads()
+	if err != nil {
+		return err
+	}
+	for _, h := range heads {
+		n.lastRef[h.Author] = h.Head.Seq
+	}
+	if n.view == nil {
+		n.publish()
+		return nil
+	}
+	forks, err := n.db.Forks()
+	if err != nil {
+		return err
+	}
+	for _, p := range forks {
+		n.view.Fork(p.Author(), p.Seq())
+	}
+	for e, err := range n.db.MergeOrder(0) {
+		if err != nil {
+			return err
+		}
+		n.view.Insert(&e)
+	}
+	n.fold()
+	return nil
+}
+
+// decode turns an entry's content into an action: unseal, decode, and tell
+// the action its author.
+func (n *Node[S, A]) decode(e *feed.Entry) (A, error) {
+	var a A
+	content := e.Content
+	if n.opts.GroupKey != nil {
+		pt, err := n.opts.GroupKey.Open(n.opts.Network, e.Author, content)
+		if err != nil {
+			return a, err
+		}
+		content = pt
+	}
+	if err := n.opts.Codec.Unmarshal(content, &a); err != nil {
+		return a, fmt.Errorf("decode action: %w", err)
+	}
+	if au, ok := any(&a).(Authored); ok {
+		au.SetAuthor(e.Author)
+	}
+	return a, nil
+}
+
+// fold brings the view up to date and tells subscribers.
+func (n *Node[S, A]) fold() {
+	if n.view == nil {
+		n.publish()
+		return
+	}
+	changed := n.view.Fold(func(it *viewItem[A]) {
+		r := Refusal{Author: it.author, Seq: it.seq, ID: it.id, Reason: it.refused}
+		n.opts.Logger.Info("refused", "author", r.Author.Short(), "seq", r.Seq, "id", r.ID.Short(), "reason", r.Reason)
+		n.emit(Event[S]{Refusal: &r})
+	})
+	if changed || n.state.Load() == nil {
+		n.publish()
+		n.emit(Event[S]{State: n.view.State()})
+	}
+}
+
+func (n *Node[S, A]) publish() {
+	old := n.state.Load()
+	b := &stateBox[S]{}
+	if old != nil {
+		b.version = old.version + 1
+	}
+	if n.view != nil {
+		b.s = n.view.State()
+		b.entries = n.view.Len()
+	}
+	n.state.Store(b)
+}
+
+// emit delivers ev to every subscriber without blocking the owner.
+func (n *Node[S, A]) emit(ev Event[S]) {
+	live := n.subs[:0]
+	for _, s := range n.subs {
+		if s.ctx.Err() != nil {
+			close(s.c)
+			continue
+		}
+		live = append(live, s)
+		e := ev
+		e.Missed = s.missed
+		select {
+		case s.c <- e:
+			s.missed = 0
+		default:
+			s.missed++
+		}
+	}
+	clear(n.subs[len(live):])
+	n.subs = live
+}
+
+// run is the owner goroutine.
+func (n *Node[S, A]) run() {
+	defer n.wg.Done()
+	defer close(n.done)
+	tick := time.NewTicker(n.opts.Tick)
+	defer tick.Stop()
+	for {
+		select {
+		case f := <-n.work:
+			f()
+		case in := <-n.repl.inbound:
+			n.repl.step(in)
+		case <-tick.C:
+			n.repl.tick()
+		case <-n.closed:
+			n.repl.shutdown()
+			for _, s := range n.subs {
+				close(s.c)
+			}
+			n.subs = nil
+			return
+		}
+	}
+}
+
+// do runs f on the owner goroutine and waits for it.
+func (n *Node[S, A]) do(ctx context.Context, f func()) error {
+	ran := make(chan struct{})
+	select {
+	case n.work <- func() { f(); close(ran) }:
+	case <-n.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once accepted, the work runs to completion (it is short and bounded
+	// by the store's sync); waiting keeps "acknowledged" meaning durable.
+	<-ran
+	return nil
+}
+
+// ID returns the node's identity.
+func (n *Node[S, A]) ID() identity.ID { return n.key.ID() }
+
+// Network returns the node's network.
+func (n *Node[S, A]) Network() identity.Network { return n.opts.Network }
+
+// Store returns the node's store, for reads (an audit, an export). Writes
+// go through the node.
+func (n *Node[S, A]) Store() *store.DB { return n.db }
+
+// State returns the current state: the fold of the reducer over every
+// entry the node holds, in the agreed order. It never blocks.
+func (n *Node[S, A]) State() S { return n.state.Load().s }
+
+// Len returns the number of entries folded into State.
+func (n *Node[S, A]) Len() int { return n.state.Load().entries }
+
+// Dispatch signs action into the node's own feed, stores it durably (unless
+// NoSync), folds it into the state and offers it to connected peers. When
+// Dispatch returns nil the action is acknowledged: it survives a crash. The
+// reducer may still refuse it (see Subscribe); that is part of the agreed
+// history, not an error of Dispatch.
+func (n *Node[S, A]) Dispatch(ctx context.Context, action A) error {
+	content, err := n.opts.Codec.Marshal(action)
+	if err != nil {
+		return fmt.Errorf("sbfeed: encode action: %w", err)
+	}
+	_, err = n.Append(ctx, content)
+	return err
+}
+
+// Append signs raw content (an encoded action) into the node's own feed;
+// it is Dispatch without the codec, for tools such as "sbfeed append". The
+// content is sealed first when a group key is set.
+func (n *Node[S, A]) Append(ctx context.Context, content []byte) (feed.Entry, error) {
+	var e feed.Entry
+	var err error
+	if n.opts.GroupKey != nil {
+		content, err = n.opts.GroupKey.Seal(n.opts.Rand, n.opts.Network, n.key.ID(), content)
+		if err != nil {
+			return e, fmt.Errorf("%w: %v", ErrTooLarge, err)
+		}
+	}
+	if len(content) > feed.MaxContentSize {
+		return e, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(content), feed.MaxContentSize)
+	}
+	if derr := n.do(ctx, func() { e, err = n.appendOwn(content) }); derr != nil {
+		return e, derr
+	}
+	return e, err
+}
+
+// appendOwn runs on the owner goroutine.
+func (n *Node[S, A]) appendOwn(content []byte) (feed.Entry, error) {
+	if n.forked {
+		return feed.Entry{}, ErrForked
+	}
+	d := feed.Draft{Content: content, Refs: n.refs()}
+	if n.opts.Timestamps == HLC {
+		d.Kind = feed.HLC
+		d.Now = uint64(n.opts.Now().UnixMilli())
+	}
+	e, err := feed.Create(n.key, n.opts.Network, n.head, d)
+	if err != nil {
+		return e, err
+	}
+	res, err := n.db.Append(e)
+	if err != nil {
+		var fe *feed.ForkError
+		if errors.As(err, &fe) {
+			n.forked = true
+			n.opts.Logger.Error("own feed forked: is this key used by another node?", "seq", e.Seq)
+			return e, fmt.Errorf("%w: %v", ErrForked, err)
+		}
+		return e, err
+	}
+	_ = res
+	n.head = e.Head()
+	n.stored([]feed.Entry{e}, true)
+	return e, nil
+}
+
+// refs picks the causal references of a new entry: the heads of other
+// feeds that changed since this node last referenced them, newest clock
+// first, at most feed.MaxRefs. Referencing them makes the new entry sort
+// after everything the node had seen when it dispatched.
+func (n *Node[S, A]) refs() []feed.Ref {
+	heads, err := n.db.Heads()
+	if err != nil {
+		return nil
+	}
+	var changed []store.FeedHead
+	for _, h := range heads {
+		if h.Author == n.key.ID() || h.ForkedAt != 0 || h.Head.Seq <= n.lastRef[h.Author] {
+			continue
+		}
+		changed = append(changed, h)
+	}
+	if len(changed) > feed.MaxRefs {
+		slices.SortFunc(changed, func(a, b store.FeedHead) int { return cmp.Compare(b.Head.Clock, a.Head.Clock) })
+		changed = changed[:feed.MaxRefs]
+	}
+	out := make([]feed.Ref, 0, len(changed))
+	for _, h := range changed {
+		out = append(out, feed.Ref{ID: h.Head.ID, Clock: h.Head.Clock})
+		n.lastRef[h.Author] = h.Head.Seq
+	}
+	return out
+}
+
+// stored is called on the owner goroutine with entries that are now
+// durable: fold them into the view and offer them to peers.
+func (n *Node[S, A]) stored(entries []feed.Entry, local bool) {
+	if n.view != nil {
+		for i := range entries {
+			n.view.Insert(&entries[i])
+		}
+	}
+	n.fold()
+	if n.repl != nil {
+		n.repl.notify(entries, local)
+	}
+}
+
+// forkFound is called on the owner goroutine with a stored fork proof.
+func (n *Node[S, A]) forkFound(p feed.ForkProof) {
+	n.opts.Logger.Warn("fork", "author", p.Author().Short(), "seq", p.Seq(), "a", p.A.ID().Short(), "b", p.B.ID().Short())
+	if p.Author() == n.key.ID() {
+		n.forked = true
+	}
+	if n.view != nil {
+		n.view.Fork(p.Author(), p.Seq())
+		n.fold()
+	}
+}
+
+// Subscribe returns a channel of state changes and refusals, starting with
+// the current state. The channel is closed when ctx is done (at the next
+// event) or the node closes. A slow reader does not slow the node: events it
+// has no room for are dropped and counted in the next one's Missed.
+func (n *Node[S, A]) Subscribe(ctx context.Context) (<-chan Event[S], error) {
+	c := make(chan Event[S], 64)
+	err := n.do(ctx, func() {
+		n.subs = append(n.subs, &subscriber[S]{c: c, ctx: ctx})
+		c <- Event[S]{State: n.State()}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Refusals returns every action refused in the current fold, in order.
+func (n *Node[S, A]) Refusals(ctx context.Context) ([]Refusal, error) {
+	var out []Refusal
+	err := n.do(ctx, func() {
+		if n.view == nil {
+			return
+		}
+		for i := range n.view.items {
+			it := &n.view.items[i]
+			if it.refused != "" {
+				out = append(out, Refusal{Author: it.author, Seq: it.seq, ID: it.id, Reason: it.refused})
+			}
+		}
+	})
+	return out, err
+}
+
+// Close stops replication, waits for the owner goroutine and closes the
+// store. Every acknowledged entry is already durable; Close loses nothing.
+func (n *Node[S, A]) Close() error {
+	var err error
+	n.once.Do(func() {
+		close(n.closed)
+		n.wg.Wait()
+		n.repl.wait()
+		err = n.db.Close()
+	})
+	return err
+}
