@@ -1,0 +1,281 @@
+package replicate
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/sbfeed/sbfeed/feed"
+	"github.com/sbfeed/sbfeed/identity"
+)
+
+// Hub is the node-wide state shared by the sessions of one node: the node's
+// heads, the fork proofs it knows, and the epidemic-broadcast tree (which
+// session pulls each feed eagerly). It is not safe for concurrent use: the
+// driver calls every session and the hub from one goroutine. The zero Hub is
+// not usable; call [NewHub].
+type Hub struct {
+	loaded  bool
+	storage Storage
+	network identity.Network
+	filter  map[identity.ID]bool // nil: every feed
+
+	feeds   map[identity.ID]*feedState
+	forks   map[identity.ID]feed.ForkProof
+	forkLog []identity.ID // order in which forks were learned
+
+	sessions     []*Session // open sessions, in creation order
+	nextSession  int
+	defaultEager *Session // eager source of every feed without its own
+
+	changes    []identity.ID // feeds whose stored head changed, oldest first
+	changeBase int           // global index of changes[0]
+	version    uint64        // bumped on every stored-head change
+
+	rootVersion uint64
+	rootValid   bool
+	root        [32]byte
+}
+
+// feedState is what the node knows of one feed.
+type feedState struct {
+	stored   feed.Head // durable (Advance or Notify)
+	released feed.Head // stored plus entries in Readies not yet advanced
+	accepted feed.Head // released plus verified entries pending in sessions
+	eager    *Session  // eager source; nil: the hub's default
+	forkSeq  uint64    // seq of a known fork; 0: none
+}
+
+// NewHub returns an empty hub; it loads the node's heads and fork proofs
+// from the Storage of the first session created with it.
+func NewHub() *Hub {
+	return &Hub{feeds: map[identity.ID]*feedState{}, forks: map[identity.ID]feed.ForkProof{}}
+}
+
+func (h *Hub) load(cfg *Config) error {
+	if h.loaded {
+		if cfg.Network != h.network {
+			return fmt.Errorf("replicate: hub serves network %s, session is for %s", h.network.Short(), cfg.Network.Short())
+		}
+		return nil
+	}
+	heads, err := cfg.Storage.Heads()
+	if err != nil {
+		return fmt.Errorf("%w: heads: %v", ErrStorage, err)
+	}
+	forks, err := cfg.Storage.Forks()
+	if err != nil {
+		return fmt.Errorf("%w: forks: %v", ErrStorage, err)
+	}
+	h.storage = cfg.Storage
+	h.network = cfg.Network
+	if cfg.Feeds != nil {
+		h.filter = map[identity.ID]bool{}
+		for _, f := range cfg.Feeds {
+			h.filter[f] = true
+		}
+	}
+	for a, hd := range heads {
+		h.feeds[a] = &feedState{stored: hd, released: hd, accepted: hd}
+	}
+	for _, p := range forks {
+		h.addFork(p)
+	}
+	h.loaded = true
+	return nil
+}
+
+// wanted reports whether the node replicates author's feed.
+func (h *Hub) wanted(a identity.ID) bool { return h.filter == nil || h.filter[a] }
+
+func (h *Hub) feed(a identity.ID) *feedState {
+	fs := h.feeds[a]
+	if fs == nil {
+		fs = &feedState{}
+		h.feeds[a] = fs
+	}
+	return fs
+}
+
+// Head returns the stored head of author's feed (zero if none).
+func (h *Hub) Head(author identity.ID) feed.Head {
+	if fs := h.feeds[author]; fs != nil {
+		return fs.stored
+	}
+	return feed.Head{}
+}
+
+// Heads returns a copy of every stored head.
+func (h *Hub) Heads() map[identity.ID]feed.Head {
+	out := make(map[identity.ID]feed.Head, len(h.feeds))
+	for a, fs := range h.feeds {
+		if fs.stored.Seq > 0 {
+			out[a] = fs.stored
+		}
+	}
+	return out
+}
+
+// Forks returns the fork proofs the hub knows, in the order learned.
+func (h *Hub) Forks() []feed.ForkProof {
+	out := make([]feed.ForkProof, 0, len(h.forkLog))
+	for _, a := range h.forkLog {
+		out = append(out, h.forks[a])
+	}
+	return out
+}
+
+// Notify tells the hub that entries were stored locally by something other
+// than a session of this hub (the local writer, a bundle import). They must be
+// in chain order per feed. Every session then pushes them to the remotes that
+// want them.
+func (h *Hub) Notify(entries ...feed.Entry) {
+	for i := range entries {
+		h.stored(entries[i].Author, entries[i].Head())
+	}
+}
+
+// stored records a durable head.
+func (h *Hub) stored(a identity.ID, hd feed.Head) {
+	fs := h.feed(a)
+	if hd.Seq <= fs.stored.Seq {
+		return
+	}
+	fs.stored = hd
+	if hd.Seq > fs.released.Seq {
+		fs.released = hd
+	}
+	if hd.Seq > fs.accepted.Seq {
+		fs.accepted = hd
+	}
+	h.version++
+	h.changes = append(h.changes, a)
+}
+
+// changesSince returns the feeds changed since global index cursor and the
+// new cursor.
+func (h *Hub) changesSince(cursor int) ([]identity.ID, int) {
+	if cursor < h.changeBase {
+		cursor = h.changeBase
+	}
+	return h.changes[cursor-h.changeBase:], h.changeBase + len(h.changes)
+}
+
+// compact drops changes every session has seen.
+func (h *Hub) compact() {
+	if len(h.changes) < 4096 {
+		return
+	}
+	low := h.changeBase + len(h.changes)
+	for _, s := range h.sessions {
+		low = min(low, s.changeCursor)
+	}
+	if drop := low - h.changeBase; drop > len(h.changes)/2 {
+		h.changes = append([]identity.ID(nil), h.changes[drop:]...)
+		h.changeBase = low
+	}
+}
+
+// summary returns the Merkle root and count over the stored heads.
+func (h *Hub) summary() (uint64, [32]byte) {
+	n := uint64(0)
+	for _, fs := range h.feeds {
+		if fs.stored.Seq > 0 {
+			n++
+		}
+	}
+	if !h.rootValid || h.rootVersion != h.version {
+		h.root = HeadsRoot(h.Heads())
+		h.rootVersion, h.rootValid = h.version, true
+	}
+	return n, h.root
+}
+
+// addFork records a verified fork proof; it reports whether it was new.
+func (h *Hub) addFork(p feed.ForkProof) bool {
+	a := p.Author()
+	if _, ok := h.forks[a]; ok {
+		return false
+	}
+	h.forks[a] = p
+	h.forkLog = append(h.forkLog, a)
+	fs := h.feed(a)
+	fs.forkSeq = p.Seq()
+	return true
+}
+
+// eagerOf returns the session that pulls a's feed eagerly, or nil.
+func (h *Hub) eagerOf(a identity.ID) *Session {
+	if fs := h.feeds[a]; fs != nil && fs.eager != nil {
+		return fs.eager
+	}
+	if h.filter != nil {
+		return nil
+	}
+	return h.defaultEager
+}
+
+// setEager makes s the eager source of a's feed, demoting the previous one.
+func (h *Hub) setEager(a identity.ID, s *Session) {
+	old := h.eagerOf(a)
+	if old == s {
+		return
+	}
+	h.feed(a).eager = s
+	s.queueWant(a, Eager)
+	if old != nil {
+		old.queueWant(a, Lazy)
+	}
+}
+
+func (h *Hub) open(s *Session) {
+	h.sessions = append(h.sessions, s)
+	if h.defaultEager == nil && h.filter == nil {
+		h.defaultEager = s
+	}
+}
+
+// remove forgets a closed session: its pending entries are dropped and the
+// feeds it pulled eagerly move to another session.
+func (h *Hub) remove(s *Session) {
+	i := slices.Index(h.sessions, s)
+	if i < 0 {
+		return
+	}
+	h.sessions = slices.Delete(h.sessions, i, i+1)
+	// Pending entries of s no longer count as accepted.
+	for a := range s.pending {
+		fs := h.feeds[a]
+		if fs != nil && fs.accepted.Seq > fs.released.Seq {
+			fs.accepted = fs.released
+			for _, o := range h.sessions {
+				if runs := o.pending[a]; len(runs) > 0 {
+					if last := runs[len(runs)-1]; last[len(last)-1].Seq > fs.accepted.Seq {
+						fs.accepted = last[len(last)-1].Head()
+					}
+				}
+			}
+		}
+	}
+	var orphans []identity.ID
+	for a, fs := range h.feeds {
+		if fs.eager == s {
+			fs.eager = nil
+			orphans = append(orphans, a)
+		}
+	}
+	slices.SortFunc(orphans, compareID)
+	if h.defaultEager == s {
+		h.defaultEager = nil
+		if len(h.sessions) > 0 && h.filter == nil {
+			h.defaultEager = h.sessions[0]
+			h.sessions[0].queueFullWant()
+		}
+	}
+	for _, a := range orphans {
+		if h.filter == nil && h.defaultEager != nil {
+			h.defaultEager.queueWant(a, Eager)
+		} else if len(h.sessions) > 0 {
+			h.setEager(a, h.sessions[0])
+		}
+	}
+}
