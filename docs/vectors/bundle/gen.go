@@ -121,7 +121,7 @@ func main() {
 		{"fork_proof", "ok", "fork", "feed A seq 1-3 and a fork proof for seq 2", build(fa, proof)},
 		{"fork_entries", "ok", "fork", "feed A seq 1-3 and a second, validly signed entry at seq 2", build(append(append([]feed.Entry{}, fa...), alt))},
 		{"bad_signature", "ok", "bad signature", "feed A seq 3 has a flipped signature bit", build(forged)},
-		{"tampered_content", "ok", "broken chain", "feed A seq 2 content changed after signing: seq 3 no longer links to it", build(tampered)},
+		{"tampered_content", "ok", "bad signature", "feed A seq 2 content changed after signing: its signature fails and seq 3 no longer links to it", build(tampered)},
 		{"seq_gap", "ok", "broken chain", "feed A seq 1 and 3; seq 3 names the missing seq 2 as previous", build(gap)},
 		{"truncated_entry", "truncated", "", "two_feeds cut in the middle of its second entry", good[:firstRec+len(fa[0].Encode())+9+40]},
 		{"truncated_end", "truncated", "", "two_feeds without its end record", good[:len(good)-25]},
