@@ -34,6 +34,7 @@ type Hub struct {
 	rootVersion uint64
 	rootValid   bool
 	root        [32]byte
+	rootCount   uint64
 }
 
 // feedState is what the node knows of one feed.
@@ -177,17 +178,15 @@ func (h *Hub) compact() {
 
 // summary returns the Merkle root and count over the stored heads.
 func (h *Hub) summary() (uint64, [32]byte) {
-	n := uint64(0)
-	for _, fs := range h.feeds {
-		if fs.stored.Seq > 0 {
-			n++
-		}
-	}
 	if !h.rootValid || h.rootVersion != h.version {
-		h.root = HeadsRoot(h.Heads())
+		heads := h.Heads()
+		for a := range h.forks {
+			delete(heads, a) // frozen: peers may hold different branches
+		}
+		h.root, h.rootCount = HeadsRoot(heads), uint64(len(heads))
 		h.rootVersion, h.rootValid = h.version, true
 	}
-	return n, h.root
+	return h.rootCount, h.root
 }
 
 // addFork records a verified fork proof; it reports whether it was new.
@@ -200,6 +199,7 @@ func (h *Hub) addFork(p feed.ForkProof) bool {
 	h.forkLog = append(h.forkLog, a)
 	fs := h.feed(a)
 	fs.forkSeq = p.Seq()
+	h.version++ // the summary leaves the feed out from now on
 	return true
 }
 

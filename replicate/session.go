@@ -116,6 +116,7 @@ type remoteFeed struct {
 	claimTick   int
 	eagerTick   int  // tick this session was made eager by its claim
 	claimBanned bool // it claimed, was made eager, delivered nothing
+	wantRetried bool // the eager Want was sent again after a stall
 }
 
 // Session is one side of a replication session with one remote peer. See
@@ -428,11 +429,12 @@ func (s *Session) stepSummary(m *Summary) error {
 func (s *Session) sendHeads(full bool) {
 	authors := make([]identity.ID, 0, len(s.hub.feeds))
 	for a, fs := range s.hub.feeds {
-		if fs.stored.Seq > 0 {
+		if fs.stored.Seq > 0 && fs.forkSeq == 0 {
 			authors = append(authors, a)
 		}
 	}
 	slices.SortFunc(authors, compareID)
+	s.forksSent = 0 // the remote may have missed them too
 	if len(authors) > int(s.rlim.MaxFeeds) {
 		s.logf("announcing %d of %d feeds (remote MaxFeeds)", s.rlim.MaxFeeds, len(authors))
 		authors = authors[:s.rlim.MaxFeeds]
@@ -679,7 +681,7 @@ func (s *Session) stepRun(m *Entries, run *Run) error {
 	}
 	s.stats.Accepted += len(fresh)
 	r := s.rf(a)
-	r.claimBanned = false
+	r.claimBanned, r.wantRetried = false, false
 	s.setHead(a, r, fresh[len(fresh)-1].Seq)
 	runs := s.pending[a]
 	if n := len(runs); n > 0 && runs[n-1][len(runs[n-1])-1].Seq == acc.Seq {
@@ -825,10 +827,17 @@ func (s *Session) Tick() {
 			continue
 		}
 		if s.hub.eagerOf(a) == s {
-			if r.eagerTick > 0 && s.ticks-r.eagerTick >= 2*s.cfg.StallTicks && s.ticks-r.claimTick >= 2*s.cfg.StallTicks {
-				r.claimBanned = true // it claimed, we asked, nothing came
-				r.claim = 0
-				delete(s.claims, a)
+			if s.ticks-r.eagerTick >= 2*s.cfg.StallTicks && s.ticks-r.claimTick >= 2*s.cfg.StallTicks {
+				if r.eagerTick > 0 && r.wantRetried {
+					r.claimBanned = true // it claimed, we asked twice, nothing came
+					r.claim = 0
+					delete(s.claims, a)
+					continue
+				}
+				// Our Want may have been lost: ask again, once.
+				r.wantRetried = true
+				r.eagerTick = s.ticks
+				s.wantDelta[a] = Eager
 			}
 			continue
 		}
