@@ -149,7 +149,7 @@ func (c *Conn) Close(err error) error {
 		if errors.As(err, &ce) && ce.Remote {
 			return nil // the peer closed it
 		}
-		return c.qc.CloseWithError(quic.ApplicationErrorCode(CodeOf(err)), err.Error())
+		return c.CloseWithCode(CodeOf(err), err.Error())
 	}
 	c.mu.Lock()
 	if c.closing {
@@ -184,6 +184,18 @@ func (c *Conn) Close(err error) error {
 		}
 	}
 	return c.qc.CloseWithError(quic.ApplicationErrorCode(CodeShutdown), "")
+}
+
+// CloseWithCode closes the connection at once with code and reason (at
+// most 256 bytes are sent), for callers whose errors carry their own code.
+func (c *Conn) CloseWithCode(code Code, reason string) error {
+	if len(reason) > 256 {
+		reason = reason[:256]
+	}
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	return c.qc.CloseWithError(quic.ApplicationErrorCode(code), reason)
 }
 
 // peerEnded returns a channel closed once every stream accepted from the

@@ -12,102 +12,100 @@ import (
 )
 
 // Code is an application error code sent in a QUIC CONNECTION_CLOSE frame
-// (docs/spec/transport-v1.md, "Error codes"). Each code maps to one sentinel
-// error, so both ends of a closed connection branch with errors.Is.
+// (docs/spec/transport-v1.md, "Error codes"). Codes 0 to 0xff are the
+// replication protocol's Goodbye codes (replicate.Code, same values), so a
+// session's reason for ending reaches the peer even when its Goodbye could
+// not be sent; codes from 0x100 are the transport's own. Each code maps to
+// one sentinel error, so both ends of a closed connection branch with
+// errors.Is.
 type Code uint64
 
 // Application error codes. Values are part of the wire protocol.
 const (
-	CodeShutdown       Code = 0x0 // clean shutdown; everything acknowledged was delivered
-	CodeProtocol       Code = 0x1 // bad stream header, duplicate stream, truncated frame
-	CodeFrameTooLarge  Code = 0x2 // a frame over the receiver's maximum
-	CodeTooManyConns   Code = 0x3 // over the connection limit, per peer or in total
-	CodeNotAllowed     Code = 0x4 // identity not on the receiver's allowlist
-	CodeWrongNetwork   Code = 0x5 // the replication handshake found another network
-	CodeBadEntry       Code = 0x6 // a forged or invalid entry or message
-	CodeVersion        Code = 0x7 // replication protocol version not supported
-	CodeInternal       Code = 0x8 // the receiver failed (disk error, …); retry later
-	CodeSessionTimeout Code = 0x9 // the replication handshake did not finish in time
+	CodeShutdown     Code = 0x0 // clean shutdown; everything sent before it was delivered
+	CodeProtocol     Code = 0x1 // malformed or out-of-order message or stream
+	CodeWrongNetwork Code = 0x2 // the replication handshake found another network
+	CodeVersion      Code = 0x3 // no common replication protocol version
+	CodeBadProof     Code = 0x4 // the network proof does not verify
+	CodeLimit        Code = 0x5 // a replication limit was broken
+	CodeBadEntry     Code = 0x6 // an invalid (forged) entry or fork proof
+	CodeInternal     Code = 0x7 // the closing side failed (disk error, …); retry later
+
+	CodeFrameTooLarge Code = 0x100 // a frame over the receiver's MaxFrameSize
+	CodeTooManyConns  Code = 0x101 // over the connection limit, per peer or in total
+	CodeNotAllowed    Code = 0x102 // identity not on the receiver's allowlist
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them (or a
 // context or net error) so callers branch with errors.Is.
 var (
 	ErrClosed         = errors.New("transport: closed")
-	ErrShutdown       = errors.New("transport: connection shut down by peer")
+	ErrShutdown       = errors.New("transport: connection shut down")
 	ErrProtocol       = errors.New("transport: protocol violation")
+	ErrWrongNetwork   = errors.New("transport: wrong network")
+	ErrVersion        = errors.New("transport: unsupported protocol version")
+	ErrBadProof       = errors.New("transport: bad network proof")
+	ErrLimit          = errors.New("transport: limit exceeded")
+	ErrBadEntry       = errors.New("transport: invalid entry")
+	ErrInternal       = errors.New("transport: peer failed")
 	ErrFrameTooLarge  = errors.New("transport: frame too large")
 	ErrTooManyConns   = errors.New("transport: too many connections")
 	ErrNotAllowed     = errors.New("transport: identity not allowed")
-	ErrWrongNetwork   = errors.New("transport: wrong network")
-	ErrBadEntry       = errors.New("transport: bad entry or message")
-	ErrVersion        = errors.New("transport: unsupported protocol version")
-	ErrInternal       = errors.New("transport: peer failed")
-	ErrSessionTimeout = errors.New("transport: replication handshake timed out")
 	ErrTimeout        = errors.New("transport: timeout")
 	ErrWrongPeer      = errors.New("transport: wrong peer identity")
 	ErrBadCertificate = errors.New("transport: bad certificate")
 	ErrUnknownCode    = errors.New("transport: unknown application error code")
 )
 
-var codeErrs = [...]error{
-	CodeShutdown:       ErrShutdown,
-	CodeProtocol:       ErrProtocol,
-	CodeFrameTooLarge:  ErrFrameTooLarge,
-	CodeTooManyConns:   ErrTooManyConns,
-	CodeNotAllowed:     ErrNotAllowed,
-	CodeWrongNetwork:   ErrWrongNetwork,
-	CodeBadEntry:       ErrBadEntry,
-	CodeVersion:        ErrVersion,
-	CodeInternal:       ErrInternal,
-	CodeSessionTimeout: ErrSessionTimeout,
+var codes = []struct {
+	code Code
+	err  error
+	name string
+}{
+	{CodeShutdown, ErrShutdown, "shutdown"},
+	{CodeProtocol, ErrProtocol, "protocol"},
+	{CodeWrongNetwork, ErrWrongNetwork, "wrong-network"},
+	{CodeVersion, ErrVersion, "version"},
+	{CodeBadProof, ErrBadProof, "bad-proof"},
+	{CodeLimit, ErrLimit, "limit"},
+	{CodeBadEntry, ErrBadEntry, "bad-entry"},
+	{CodeInternal, ErrInternal, "internal"},
+	{CodeFrameTooLarge, ErrFrameTooLarge, "frame-too-large"},
+	{CodeTooManyConns, ErrTooManyConns, "too-many-conns"},
+	{CodeNotAllowed, ErrNotAllowed, "not-allowed"},
 }
 
 // Err returns the sentinel error of c (ErrUnknownCode for a code this build
 // does not know).
 func (c Code) Err() error {
-	if int(c) < len(codeErrs) {
-		return codeErrs[c]
+	for _, x := range codes {
+		if x.code == c {
+			return x.err
+		}
 	}
 	return ErrUnknownCode
 }
 
 // CodeOf returns the code to close a connection with for err: the code
-// whose sentinel err wraps, or CodeInternal.
+// whose sentinel err wraps, or CodeInternal. Callers with their own error
+// codes (the replication Goodbye codes) use [Conn.CloseWithCode].
 func CodeOf(err error) Code {
 	if err == nil {
 		return CodeShutdown
 	}
-	for c, s := range codeErrs {
-		if errors.Is(err, s) {
-			return Code(c)
+	for _, x := range codes {
+		if errors.Is(err, x.err) {
+			return x.code
 		}
 	}
 	return CodeInternal
 }
 
 func (c Code) String() string {
-	switch c {
-	case CodeShutdown:
-		return "shutdown"
-	case CodeProtocol:
-		return "protocol"
-	case CodeFrameTooLarge:
-		return "frame-too-large"
-	case CodeTooManyConns:
-		return "too-many-conns"
-	case CodeNotAllowed:
-		return "not-allowed"
-	case CodeWrongNetwork:
-		return "wrong-network"
-	case CodeBadEntry:
-		return "bad-entry"
-	case CodeVersion:
-		return "version"
-	case CodeInternal:
-		return "internal"
-	case CodeSessionTimeout:
-		return "session-timeout"
+	for _, x := range codes {
+		if x.code == c {
+			return x.name
+		}
 	}
 	return fmt.Sprintf("code(%#x)", uint64(c))
 }

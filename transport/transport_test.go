@@ -646,7 +646,8 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestCodes(t *testing.T) {
-	for c := CodeShutdown; c <= CodeSessionTimeout; c++ {
+	for _, x := range codes {
+		c := x.code
 		if CodeOf(c.Err()) != c {
 			t.Errorf("%s: CodeOf(Err) = %s", c, CodeOf(c.Err()))
 		}
