@@ -17,7 +17,7 @@
 // (non-canonical and low-order public keys are accepted by the primitive).
 // Measured against the 914 C2SP CCTV edge cases this is
 // "accept unless low_order_residue or non_canonical_R". Every peer must use
-// the same rule, so it is pinned by TestCCTVVectors. In addition, [ParseID]
+// the same rule, so it is pinned by TestCCTV. In addition, [ParseID]
 // and [Key] refuse identities whose public key is a low-order point or not
 // canonically encoded: such keys can sign for many messages at once and no
 // honest implementation generates them. See docs/spec/identity-v1.md.
