@@ -242,18 +242,11 @@ func (h *Hub) remove(s *Session) {
 		return
 	}
 	h.sessions = slices.Delete(h.sessions, i, i+1)
-	// Pending entries of s no longer count as accepted.
+	// Pending entries of s no longer count as accepted; entries of other
+	// sessions that chained from them are dropped too (they will come again).
 	for a := range s.pending {
-		fs := h.feeds[a]
-		if fs != nil && fs.accepted.Seq > fs.released.Seq {
-			fs.accepted = fs.released
-			for _, o := range h.sessions {
-				if runs := o.pending[a]; len(runs) > 0 {
-					if last := runs[len(runs)-1]; last[len(last)-1].Seq > fs.accepted.Seq {
-						fs.accepted = last[len(last)-1].Head()
-					}
-				}
-			}
+		if fs := h.feeds[a]; fs != nil && fs.accepted.Seq > fs.released.Seq {
+			h.rechain(a, fs)
 		}
 	}
 	var orphans []identity.ID
@@ -276,6 +269,40 @@ func (h *Hub) remove(s *Session) {
 			h.defaultEager.queueWant(a, Eager)
 		} else if len(h.sessions) > 0 {
 			h.setEager(a, h.sessions[0])
+		}
+	}
+}
+
+// rechain recomputes a feed's accepted head from the released head and the
+// sessions' pending runs, dropping runs that no longer chain.
+func (h *Hub) rechain(a identity.ID, fs *feedState) {
+	cur := fs.released
+	for progress := true; progress; {
+		progress = false
+		for _, o := range h.sessions {
+			for _, run := range o.pending[a] {
+				for i := range run {
+					if run[i].Seq == cur.Seq+1 && run[i].Prev == cur.ID {
+						cur = run[len(run)-1].Head()
+						progress = true
+						break
+					}
+				}
+			}
+		}
+	}
+	fs.accepted = cur
+	for _, o := range h.sessions {
+		runs := o.pending[a][:0]
+		for _, run := range o.pending[a] {
+			if run[len(run)-1].Seq <= cur.Seq {
+				runs = append(runs, run)
+			}
+		}
+		if len(runs) == 0 {
+			delete(o.pending, a)
+		} else {
+			o.pending[a] = runs
 		}
 	}
 }

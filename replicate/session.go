@@ -259,6 +259,10 @@ func (s *Session) fail(err error) error {
 
 func (s *Session) close(err error) {
 	s.state = stateClosed
+	clear(s.notes)
+	clear(s.lazy)
+	clear(s.wantDelta)
+	s.wantFull = false
 	s.events = append(s.events, Event{Kind: EventClosed, Peer: s.remote, Err: err})
 	s.hub.remove(s)
 	s.pending = map[identity.ID][][]feed.Entry{}
@@ -970,11 +974,25 @@ func (s *Session) HasReady() bool {
 		}
 	}
 	for a, runs := range s.pending {
-		if runs[0][0].Seq <= s.hub.feeds[a].released.Seq+1 {
+		if s.releasable(a, runs[0]) {
 			return true
 		}
 	}
 	return false
+}
+
+// releasable reports whether Ready would release or drop (part of) run.
+func (s *Session) releasable(a identity.ID, run []feed.Entry) bool {
+	fs := s.hub.feeds[a]
+	if fs.forkSeq > 0 && run[len(run)-1].Seq >= fs.forkSeq {
+		return true
+	}
+	for i := range run {
+		if run[i].Seq > fs.released.Seq {
+			return run[i].Seq == fs.released.Seq+1 && run[i].Prev == fs.released.ID
+		}
+	}
+	return true // all of it released by another session: drop
 }
 
 // Ready returns the work to do now; the caller handles it and calls Advance.
@@ -1012,6 +1030,7 @@ func (s *Session) Ready() Ready {
 				runs = runs[1:]
 				continue
 			}
+			runs[0] = run
 			if run[0].Seq != fs.released.Seq+1 || run[0].Prev != fs.released.ID {
 				break
 			}

@@ -71,3 +71,61 @@ func TestTopologies(t *testing.T) {
 		})
 	}
 }
+
+// TestMesh200 is the acceptance run: 200 peers in a mesh, each writing,
+// under loss, duplication, reordering and a partition that heals, plus peers
+// going offline and coming back with new entries.
+func TestMesh200(t *testing.T) {
+	s := runMesh200(t, 42)
+	t.Logf("ticks %d, messages %d, bytes %d, entry bytes %d, dropped %d, by type %v", s.Now, s.Counters.Messages, s.Counters.Bytes, s.Counters.EntryBytes, s.Counters.Dropped, s.Counters.ByType)
+}
+
+func runMesh200(t *testing.T, seed uint64) *Sim {
+	const n = 200
+	s := New(Config{Seed: seed, MaxLatency: 2, Loss: 0.01, Dup: 0.01, Reorder: 0.01})
+	s.AddPeers(n)
+	ps := indices(n)
+	for _, i := range ps {
+		s.Append(i, 1, 100)
+	}
+	s.Mesh(ps, 4)
+	total := n
+	for tick := 0; tick < 60; tick++ {
+		switch tick {
+		case 10:
+			s.Partition(ps[:n/2], ps[n/2:])
+		case 30:
+			s.Heal()
+		case 15:
+			for _, i := range []int{3, 77, 150} {
+				s.SetOnline(i, false)
+			}
+		case 40:
+			for _, i := range []int{3, 77, 150} {
+				s.Append(i, 2, 100)
+				total += 2
+				s.SetOnline(i, true)
+			}
+		}
+		if tick%3 == 0 {
+			i := s.Rand().IntN(n)
+			if s.Peers[i].Online {
+				s.Append(i, 1, 100)
+				total++
+			}
+		}
+		s.Step()
+	}
+	ok := s.Run(2000, func() bool { return s.Peers[0].Store.EntryCount() == total && s.Converged(ps) })
+	checkHealthy(t, s, ps)
+	if !ok {
+		have := 0
+		for _, i := range ps {
+			if s.Peers[i].Store.EntryCount() == total {
+				have++
+			}
+		}
+		t.Fatalf("not converged after %d ticks: %d of %d peers hold all %d entries", s.Now, have, n, total)
+	}
+	return s
+}
