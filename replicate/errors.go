@@ -95,3 +95,6 @@ func (e *DecodeError) Error() string {
 }
 
 func (e *DecodeError) Unwrap() error { return e.Err }
+
+// CodeOf returns the Goodbye code for an error a session returned.
+func CodeOf(err error) Code { return codeOf(err) }

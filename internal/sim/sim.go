@@ -416,7 +416,7 @@ func (s *Sim) deliver(f *flight) {
 	l := s.links[key(f.from, f.to)]
 	p := s.Peers[f.to]
 	ss := p.sessions[f.from]
-	if l == nil || !l.up || l.gen != f.gen || ss == nil || p.gen[f.from] != f.gen {
+	if l == nil || !l.up || l.gen != f.gen || ss == nil || p.gen[f.from] != f.gen || ss.Closed() {
 		return
 	}
 	var tb [16]byte
