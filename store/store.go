@@ -47,8 +47,8 @@ type AppendResult struct {
 	// its feed marked forked; the call's error is a *feed.ForkError for the
 	// first of them.
 	Forks []feed.ForkProof
-	// Skipped counts entries of a feed that came after a fork in this
-	// batch: which branch they extend is ambiguous, so they are not stored.
+	// Skipped counts entries of a fork's other branch in this batch: they
+	// are not stored (the proof is).
 	Skipped int
 }
 
@@ -223,7 +223,10 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 			return AppendResult{}, err
 		}
 		p := plan{fh: fh}
-	scan:
+		// After a fork, the entries of the other branch are skipped (one
+		// proof is enough) and those extending the stored branch kept.
+		forked := false
+		tip := fh.Head
 		for i := range g {
 			e := &g[i]
 			switch {
@@ -236,18 +239,25 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 					res.Known++
 					continue
 				}
+				if forked {
+					res.Skipped++
+					continue
+				}
 				proof, err := forkProof(db.network, stored, *e)
 				if err != nil {
 					return AppendResult{}, err
 				}
 				p.forks = append(p.forks, proof)
-				res.Skipped += len(g) - i - 1
-				break scan
-			case len(p.run) > 0 && e.Seq <= p.run[len(p.run)-1].Seq:
+				forked = true
+			case len(p.run) > 0 && e.Seq <= tip.Seq:
 				// Sorted by seq, so e repeats the run's last seq.
 				other := p.run[len(p.run)-1]
 				if other.ID() == e.ID() {
 					res.Known++
+					continue
+				}
+				if forked {
+					res.Skipped++
 					continue
 				}
 				proof, err := forkProof(db.network, other, *e)
@@ -255,10 +265,12 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 					return AppendResult{}, err
 				}
 				p.forks = append(p.forks, proof)
-				res.Skipped += len(g) - i - 1
-				break scan
+				forked = true
+			case forked && (e.Seq != tip.Seq+1 || e.Prev != tip.ID):
+				res.Skipped++
 			default:
 				p.run = append(p.run, *e)
+				tip = feed.Head{Seq: e.Seq, ID: e.ID(), Clock: e.Clock, Kind: e.Kind}
 			}
 		}
 		if err := feed.VerifyChain(db.network, fh.Head, p.run); err != nil {
@@ -603,4 +615,38 @@ func (l pebbleLogger) Errorf(format string, args ...any) { l.log("pebble: error:
 func (l pebbleLogger) Fatalf(format string, args ...any) {
 	l.log("pebble: fatal: "+format, args...)
 	panic(fmt.Sprintf("pebble: fatal: "+format, args...))
+}
+
+// AddForkProof verifies p and stores it, marking its feed forked at p's
+// seq, as Append does when it finds a fork itself. Replication and bundle
+// import use it to keep proofs received from others. A proof already
+// stored is a no-op.
+func (db *DB) AddForkProof(p feed.ForkProof) error {
+	if err := p.Verify(db.network); err != nil {
+		return err
+	}
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.closed {
+		return ErrClosed
+	}
+	fh, _, err := db.feedHead(p.Author())
+	if err != nil {
+		return err
+	}
+	fk := forkKey(p.Author(), p.Seq(), p.B.ID())
+	if _, err := db.get(fk); err == nil {
+		return nil
+	}
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	b.Set(fk, p.Encode(), nil)
+	if fh.ForkedAt == 0 || p.Seq() < fh.ForkedAt {
+		fh.ForkedAt = p.Seq()
+	}
+	b.Set(headKey(fh.Author), encodeHead(fh), nil)
+	if err := b.Commit(db.wo); err != nil {
+		return fmt.Errorf("store: add fork proof: %w", err)
+	}
+	return nil
 }
