@@ -57,8 +57,19 @@ environment variable when set (for scripts).`)
 		return 1
 	}
 	if err := identity.WriteKeyFile(path, k, secret, identity.SealOptions{Rand: rand.Reader}, *force); err != nil {
+		if errors.Is(err, identity.ErrKeyFileExists) {
+			// Someone created the file since the check above.
+			e.errorf("%s already exists; not overwriting it", path)
+			return 1
+		}
 		e.errorf("%v", err)
 		return 1
+	}
+	// The file was created 0600, but some file systems (network mounts,
+	// FAT) ignore modes: say so rather than leave a readable secret.
+	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+		e.warnf("%s has mode %04o: others can read your private key", path, st.Mode().Perm())
+		e.hint("keep key files on a file system that honours permissions, then chmod 600 %s", path)
 	}
 	fmt.Fprintf(e.stderr, "sbfeed: wrote %s\n", path)
 	fmt.Fprintln(e.stdout, k.ID())
