@@ -77,6 +77,7 @@ func TestTopologies(t *testing.T) {
 // going offline and coming back with new entries.
 func TestMesh200(t *testing.T) {
 	s := runMesh200(t, 42)
+	checkMergeViews(t, s, indices(200))
 	t.Logf("ticks %d, messages %d, bytes %d, entry bytes %d, dropped %d, by type %v", s.Now, s.Counters.Messages, s.Counters.Bytes, s.Counters.EntryBytes, s.Counters.Dropped, s.Counters.ByType)
 }
 
