@@ -167,25 +167,59 @@ func (n *Node[S, A]) load() error {
 	return nil
 }
 
-// decode turns an entry's content into an action: unseal, decode, and tell
-// the action its author.
-func (n *Node[S, A]) decode(e *feed.Entry) (A, error) {
+// decode turns an entry's content into an action.
+func (n *Node[S, A]) decode(e *feed.Entry) (A, error) { return decodeAction[A](n.opts, e) }
+
+// decodeAction unseals (with a group key) and decodes an entry's content,
+// then tells the action its author (Authored).
+func decodeAction[A any](o *Options, e *feed.Entry) (A, error) {
 	var a A
 	content := e.Content
-	if n.opts.GroupKey != nil {
-		pt, err := n.opts.GroupKey.Open(n.opts.Network, e.Author, content)
+	if o.GroupKey != nil {
+		pt, err := o.GroupKey.Open(o.Network, e.Author, content)
 		if err != nil {
 			return a, err
 		}
 		content = pt
 	}
-	if err := n.opts.Codec.Unmarshal(content, &a); err != nil {
+	if err := o.Codec.Unmarshal(content, &a); err != nil {
 		return a, fmt.Errorf("decode action: %w", err)
 	}
 	if au, ok := any(&a).(Authored); ok {
 		au.SetAuthor(e.Author)
 	}
 	return a, nil
+}
+
+// Replay folds every entry of db through reducer exactly as a Node with
+// opts would, without opening a node (no identity, no network): what
+// "sbfeed state" and "sbfeed verify --app" print. It returns the state, the
+// refused actions and the number of entries folded.
+func Replay[S, A any](db *store.DB, reducer func(S, A) (S, error), opts Options) (S, []Refusal, int, error) {
+	o := opts.Clone().EnsureDefaults()
+	var zero S
+	if err := o.Validate(); err != nil {
+		return zero, nil, 0, err
+	}
+	v := newFoldView(reducer, func(e *feed.Entry) (A, error) { return decodeAction[A](o, e) }, o.Snapshots.Every)
+	forks, err := db.Forks()
+	if err != nil {
+		return zero, nil, 0, err
+	}
+	for _, p := range forks {
+		v.Fork(p.Author(), p.Seq())
+	}
+	for e, err := range db.MergeOrder(0) {
+		if err != nil {
+			return zero, nil, 0, err
+		}
+		v.Insert(&e)
+	}
+	var refused []Refusal
+	v.Fold(func(it *viewItem[A]) {
+		refused = append(refused, Refusal{Author: it.author, Seq: it.seq, ID: it.id, Reason: it.refused})
+	})
+	return v.State(), refused, v.Len(), nil
 }
 
 // fold brings the view up to date and tells subscribers.

@@ -85,13 +85,14 @@ type MemNetwork struct {
 // NewMemNetwork returns an empty in-memory network.
 func NewMemNetwork() *MemNetwork { return &MemNetwork{endpoints: map[string]*memEndpoint{}} }
 
-// Open implements Transport. An empty addr gets a fresh name.
+// Open implements Transport. An empty addr, or one with port 0, gets a
+// fresh name.
 func (m *MemNetwork) Open(key *identity.Key, addr string) (Endpoint, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.n++
-	if addr == "" {
-		addr = fmt.Sprintf("mem-%d", m.n)
+	if addr == "" || strings.HasSuffix(addr, ":0") {
+		addr = fmt.Sprintf("mem-%d:%d", m.n, DefaultPort)
 	}
 	if _, ok := m.endpoints[addr]; ok {
 		return nil, fmt.Errorf("sbfeed: memnet: %s is in use", addr)
