@@ -73,6 +73,7 @@ const (
 	HLC ClockKind = 1
 )
 
+// String returns "lamport", "hlc" or "clock-kind(n)".
 func (k ClockKind) String() string {
 	switch k {
 	case Lamport:

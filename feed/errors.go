@@ -33,6 +33,7 @@ type Error struct {
 	Detail string // optional human detail
 }
 
+// Error returns "feed: entry <author> seq <n>: <field>: <sentinel>: <detail>".
 func (e *Error) Error() string {
 	s := fmt.Sprintf("feed: entry %s seq %d: %s: %v", e.Author.Short(), e.Seq, e.Field, e.Err)
 	if e.Detail != "" {
@@ -41,6 +42,7 @@ func (e *Error) Error() string {
 	return s
 }
 
+// Unwrap returns the sentinel, for errors.Is.
 func (e *Error) Unwrap() error { return e.Err }
 
 func entryErr(e *Entry, field string, err error, format string, args ...any) *Error {
@@ -62,6 +64,7 @@ type DecodeError struct {
 	Seq    uint64      // zero if not yet read
 }
 
+// Error returns "feed: decode: [entry <author> seq <n>: ]<field> at byte <offset>: <sentinel>: <detail>".
 func (e *DecodeError) Error() string {
 	var s string
 	if e.Seq != 0 {
@@ -75,15 +78,18 @@ func (e *DecodeError) Error() string {
 	return s
 }
 
+// Unwrap returns the sentinel, for errors.Is.
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // ForkError is returned when an entry conflicts with a stored one. It carries
 // the proof, which the caller should store and pass on.
 type ForkError struct{ Proof ForkProof }
 
+// Error names the author, the seq and both entries.
 func (e *ForkError) Error() string {
 	return fmt.Sprintf("feed: entry %s seq %d: fork: %s and %s", e.Proof.A.Author.Short(), e.Proof.A.Seq,
 		e.Proof.A.ID().Short(), e.Proof.B.ID().Short())
 }
 
+// Unwrap returns ErrFork, for errors.Is.
 func (e *ForkError) Unwrap() error { return ErrFork }

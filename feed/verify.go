@@ -53,8 +53,18 @@ func (e *Entry) Verify(network identity.Network) error {
 	if !identity.Verify(e.Author, SignaturePurpose, network, id[:], e.Sig[:]) {
 		return entryErr(e, "signature", ErrBadSignature, "network %s", network.Short())
 	}
-	e.id, e.hasID = id, true
+	e.cacheID(id)
 	return nil
+}
+
+// cacheID records a freshly computed ID. Entries from Decode and Create
+// already hold it, so verification normally writes nothing and several
+// goroutines may verify one entry at once; only an entry built or changed
+// in memory is written to.
+func (e *Entry) cacheID(id ID) {
+	if !e.hasID || e.id != id {
+		e.id, e.hasID = id, true
+	}
 }
 
 // VerifyAfter checks the chain rule: e directly follows prev in the same
@@ -150,7 +160,7 @@ func verifyChain(network identity.Network, after Head, run []Entry, full bool) e
 				return entryErr(e, "signature", ErrBadSignature, "network %s", network.Short())
 			}
 		}
-		e.id, e.hasID = id, true
+		e.cacheID(id)
 		head = Head{Seq: e.Seq, ID: id, Clock: e.Clock, Kind: e.Kind}
 	}
 	return nil

@@ -396,3 +396,39 @@ func TestVerifyChainTamper(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentVerify: verifying one decoded entry, one fork proof and one
+// run from several goroutines is race-free (run under -race): verification
+// does not write to entries whose cached ID is already right.
+func TestConcurrentVerify(t *testing.T) {
+	k := rfcKey(t, 0)
+	run := build(t, k, feed.Head{}, 4)
+	e, err := feed.Decode(run[3].Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := forkPair(t)
+	p, err := feed.NewForkProof(testNet, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			if err := e.Verify(testNet); err != nil {
+				done <- err
+				return
+			}
+			if err := p.Verify(testNet); err != nil {
+				done <- err
+				return
+			}
+			done <- feed.VerifyChain(testNet, feed.Head{}, run)
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
