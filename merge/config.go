@@ -41,6 +41,10 @@ type Config[S, A any] struct {
 	// reference or the wall clock. Zero means 65536. An entry that does not
 	// fit is rejected with [ErrPendingFull]; add it again later.
 	MaxPending int
+	// CheckReducer, for tests, renders the reducer's input state (%#v)
+	// before and after every call and makes [View.Check] report a change:
+	// the way to catch a reducer that mutates its input. It is slow.
+	CheckReducer bool
 }
 
 // SnapshotPolicy says which states the view keeps to rewind to. Memory is

@@ -1,7 +1,8 @@
 package merge
 
 import (
-	"iter"
+	"fmt"
+	"slices"
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
@@ -9,8 +10,101 @@ import (
 
 // View is the rewindable reducer over the merge order. It is not safe for
 // concurrent use: one goroutine (the node's owner loop) drives it.
+//
+// Memory: the view keeps, per placed entry, a fixed-size record (ID, clock,
+// seq, lane, vector-clock offset, flags and the decoded action), an index
+// slot, and a vector clock only for entries with references. It does not
+// keep entry contents: the caller's store has them.
 type View[S, A any] struct {
-	cfg   Config[S, A]
+	cfg  Config[S, A]
+	open bool // no writer set: everyone writes, nothing is final
+
+	recs  []rec[A]
+	index map[feed.ID]uint32
+
+	authors   []author
+	authorIdx map[identity.ID]uint32
+	lastAuth  identity.ID // cache for authorIdx
+	lastIdx   uint32
+	lanes     []lane
+	vcData    []uint64 // vector clocks: [n, c0 .. cn-1] at each offset; offset 0 is empty
+	anyForked bool
+
+	ops      []memberOp // membership entries, sorted by key
+	touched  []bool     // by author: target of some effective membership op
+	wtip     []bool     // by author: writer at the tip
+	addOp    []uint32   // by author: handle+1 of the add that made it a writer at the tip
+	removes  bool       // some effective remove exists
+	refusals map[uint32]error
+
+	// The order: handles of counting entries sorted by key, after the
+	// squashed prefix.
+	order     []uint32
+	squashed  uint64 // entries squashed before order[0]
+	squashKey Key    // key of the last squashed entry
+	prevRoot  [32]byte
+	final     int // order[:final] is final
+	snaps     []snap[S]
+	state     S
+	folded    int // order[:folded] is folded into state
+	dirty     int // lowest order position changed since the last fold
+
+	// Pending entries, waiting for a previous entry or reference (by the
+	// missing ID) or for the wall clock.
+	waiting  map[feed.ID][]feed.Entry
+	future   []feed.Entry
+	inWait   map[feed.ID]bool
+	npending int
+	now      uint64
+
+	lowBuf   []uint64
+	mutation error // first input mutation seen by Config.CheckReducer
+}
+
+type rec[A any] struct {
+	id     feed.ID
+	clock  uint64
+	seq    uint64
+	lane   uint32
+	vc     uint32 // offset in vcData of the vector clock of the entry's past, its own lane excluded
+	flags  uint16
+	action A
+}
+
+const (
+	fCounting  uint16 = 1 << iota // in the order
+	fRefused                      // refused by the current fold
+	fMember                       // a membership entry (never reaches the reducer)
+	fBad                          // content does not decode or membership malformed: always refused
+	fSquashed                     // folded into a squash, gone from the order
+	fForkClass                    // at or after its author's fork seq
+)
+
+type author struct {
+	id      identity.ID
+	main    uint32 // first lane
+	forkSeq uint64 // lowest seq with two entries; 0 if none
+	initial bool   // in Config.Writers
+}
+
+// lane is one linear chain of an author: the first chain seen, or a fork
+// branch. Vector clocks count per lane, so "is e in the causal past of f"
+// stays exact when an author forks.
+type lane struct {
+	author uint32
+	tip    uint32 // handle of the newest entry
+}
+
+type memberOp struct {
+	h         uint32
+	op        byte
+	target    uint32
+	valid     bool // its author was a writer in its causal past
+	effective bool // valid and its author not forked at its seq
+}
+
+type snap[S any] struct {
+	pos   int // order position: the state after order[:pos]
 	state S
 }
 
@@ -20,51 +114,550 @@ func New[S, A any](cfg Config[S, A]) (*View[S, A], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &View[S, A]{cfg: c, state: cfg.Initial}, nil
+	v := &View[S, A]{
+		cfg:       c,
+		open:      len(c.Writers) == 0,
+		index:     make(map[feed.ID]uint32),
+		authorIdx: make(map[identity.ID]uint32),
+		vcData:    []uint64{0},
+		refusals:  make(map[uint32]error),
+		waiting:   make(map[feed.ID][]feed.Entry),
+		inWait:    make(map[feed.ID]bool),
+	}
+	for _, w := range c.Writers {
+		a := v.authorOf(w)
+		v.authors[a].initial = true
+		v.wtip[a] = true
+	}
+	v.state = v.cloneState(c.Initial)
+	v.snaps = []snap[S]{{pos: 0, state: v.cloneState(c.Initial)}}
+	return v, nil
+}
+
+func (v *View[S, A]) cloneState(s S) S {
+	if v.cfg.Clone != nil {
+		return v.cfg.Clone(s)
+	}
+	return s
+}
+
+func (v *View[S, A]) authorOf(id identity.ID) uint32 {
+	if id == v.lastAuth && len(v.authors) > 0 {
+		return v.lastIdx
+	}
+	a, ok := v.authorIdx[id]
+	if !ok {
+		a = uint32(len(v.authors))
+		v.authorIdx[id] = a
+		v.authors = append(v.authors, author{id: id, main: uint32(len(v.lanes))})
+		v.lanes = append(v.lanes, lane{author: a, tip: noHandle})
+		v.touched = append(v.touched, false)
+		v.wtip = append(v.wtip, false)
+		v.addOp = append(v.addOp, 0)
+	}
+	v.lastAuth, v.lastIdx = id, a
+	return a
+}
+
+const noHandle = ^uint32(0)
+
+func (v *View[S, A]) key(h uint32) Key { r := &v.recs[h]; return Key{Clock: r.clock, ID: r.id} }
+
+func (v *View[S, A]) less(h, g uint32) bool {
+	a, b := &v.recs[h], &v.recs[g]
+	if a.clock != b.clock {
+		return a.clock < b.clock
+	}
+	return a.id.Compare(b.id) < 0
+}
+
+func (v *View[S, A]) authorOfRec(h uint32) uint32 { return v.lanes[v.recs[h].lane].author }
+
+// vcAt returns the highest seq of lane l in the causal past of h, h itself
+// included.
+func (v *View[S, A]) vcAt(h uint32, l uint32) uint64 {
+	r := &v.recs[h]
+	if r.lane == l {
+		return r.seq
+	}
+	n := v.vcData[r.vc]
+	if uint64(l) < n {
+		return v.vcData[uint64(r.vc)+1+uint64(l)]
+	}
+	return 0
+}
+
+// inPast reports whether e is h or in h's causal past.
+func (v *View[S, A]) inPast(e, h uint32) bool {
+	return v.vcAt(h, v.recs[e].lane) >= v.recs[e].seq
 }
 
 // Add adds entries in any order, any number of times. The entries must
 // have passed [feed.Entry.Verify] (signatures are not checked here); the
-// chain, clock and reference rules are checked here.
-func (v *View[S, A]) Add(entries ...feed.Entry) Result { return Result{} }
+// chain, clock-kind, clock and reference rules are checked here, the same
+// way on every peer. Entries whose previous entry or references are not
+// known yet wait (bounded by Config.MaxPending).
+func (v *View[S, A]) Add(entries ...feed.Entry) Result {
+	var res Result
+	v.dirty = len(v.order)
+	rebuild := false
+	for i := range entries {
+		if v.place(&entries[i], &res) {
+			rebuild = true
+		}
+	}
+	return v.finish(&res, rebuild)
+}
 
 // AddForkProof adds the evidence that an author forked: both entries are
-// added and the author's entries from the fork seq on stop counting. The
-// caller must have verified the proof ([feed.ForkProof.Verify]).
-func (v *View[S, A]) AddForkProof(p feed.ForkProof) Result { return Result{} }
+// added (they wait like any entry if their previous entries are missing)
+// and, once both are placed, the author's entries from the fork seq on stop
+// counting. The caller must have verified the proof.
+func (v *View[S, A]) AddForkProof(p feed.ForkProof) Result {
+	return v.Add(p.A, p.B)
+}
 
-// SetNow tells the view the wall time in milliseconds since the Unix epoch,
-// for HLC skew checks; entries waiting for it may be placed.
-func (v *View[S, A]) SetNow(ms uint64) Result { return Result{} }
+// SetNow tells the view the wall time in milliseconds since the Unix epoch.
+// HLC entries more than MaxSkew ahead of it wait until it catches up. Time
+// only moves forward: an older value is ignored.
+func (v *View[S, A]) SetNow(ms uint64) Result {
+	var res Result
+	v.dirty = len(v.order)
+	rebuild := false
+	if ms > v.now {
+		v.now = ms
+		fut := v.future
+		v.future = nil
+		for i := range fut {
+			v.npending--
+			delete(v.inWait, fut[i].ID())
+			if v.place(&fut[i], &res) {
+				rebuild = true
+			}
+		}
+	}
+	return v.finish(&res, rebuild)
+}
 
-// State returns the fold of the reducer over the current order.
-func (v *View[S, A]) State() S { return v.state }
+func (v *View[S, A]) finish(res *Result, rebuild bool) Result {
+	if v.anyForked && !rebuild {
+		// Acknowledgements move: fork-class entries may become protected.
+		rebuild = v.protectionChanged()
+	}
+	if rebuild {
+		v.rebuild(res)
+	}
+	v.fold(res)
+	v.advanceFinal(res)
+	res.Pending = v.npending
+	res.Final = v.Final()
+	return *res
+}
 
-// Len returns the number of entries in the order (squashed ones included).
-func (v *View[S, A]) Len() int { return 0 }
+// place places e and everything waiting on it. It reports whether the
+// structure changed (a fork or a membership entry that takes effect) so that
+// counting must be recomputed.
+func (v *View[S, A]) place(e *feed.Entry, res *Result) bool {
+	structural := false
+	work := []*feed.Entry{e}
+	for len(work) > 0 {
+		e := work[len(work)-1]
+		work = work[:len(work)-1]
+		h, st := v.placeOne(e, res)
+		structural = structural || st
+		if h == noHandle {
+			continue
+		}
+		if len(v.waiting) > 0 {
+			id := v.recs[h].id
+			if ws, ok := v.waiting[id]; ok {
+				delete(v.waiting, id)
+				for i := range ws {
+					v.npending--
+					delete(v.inWait, ws[i].ID())
+					work = append(work, &ws[i])
+				}
+			}
+		}
+	}
+	return structural
+}
 
-// Order yields the entries of the order not yet squashed, with their
-// positions.
-func (v *View[S, A]) Order() iter.Seq2[int, Placed] { return func(func(int, Placed) bool) {} }
+func (v *View[S, A]) reject(e *feed.Entry, res *Result, err error) {
+	res.Rejected = append(res.Rejected, Rejection{ID: e.ID(), Author: e.Author, Seq: e.Seq, Err: err})
+}
 
-// Refusals returns the entries of the order that currently have no effect
-// because the reducer or the membership rules refused them, in order.
-func (v *View[S, A]) Refusals() []Refusal { return nil }
+func (v *View[S, A]) wait(e *feed.Entry, on feed.ID, res *Result) {
+	id := e.ID()
+	if v.inWait[id] {
+		res.Duplicates++
+		return
+	}
+	if v.npending >= v.cfg.MaxPending {
+		v.reject(e, res, ErrPendingFull)
+		return
+	}
+	v.npending++
+	v.inWait[id] = true
+	if on.IsZero() {
+		v.future = append(v.future, *e)
+	} else {
+		v.waiting[on] = append(v.waiting[on], *e)
+	}
+}
 
-// Final returns the final frontier.
-func (v *View[S, A]) Final() Frontier { return Frontier{} }
+// placeOne checks e and records it. It returns the new handle (noHandle if
+// e was not placed) and whether the structure changed.
+func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
+	if e.Kind != v.cfg.Clock.Kind {
+		v.reject(e, res, fmt.Errorf("%w: entry uses %s clocks, the view %s", ErrClockKind, e.Kind, v.cfg.Clock.Kind))
+		return noHandle, false
+	}
+	id := e.ID()
+	if _, ok := v.index[id]; ok {
+		res.Duplicates++
+		return noHandle, false
+	}
+	if e.Kind == feed.HLC && e.Clock>>16 > v.now+v.cfg.Clock.MaxSkew {
+		v.wait(e, feed.ID{}, res)
+		return noHandle, false
+	}
+	a := v.authorOf(e.Author)
+	// Chain rule.
+	prevH := noHandle
+	var prevClock uint64
+	if e.Seq > 1 {
+		ml := &v.lanes[v.authors[a].main]
+		if ml.tip != noHandle && v.recs[ml.tip].id == e.Prev {
+			prevH = ml.tip
+		} else if h, ok := v.index[e.Prev]; ok {
+			prevH = h
+		} else {
+			v.wait(e, e.Prev, res)
+			return noHandle, false
+		}
+		p := &v.recs[prevH]
+		if v.lanes[p.lane].author != a {
+			v.reject(e, res, &feed.Error{Author: e.Author, Seq: e.Seq, Field: "prev", Err: feed.ErrBrokenChain, Detail: "previous entry is another author's"})
+			return noHandle, false
+		}
+		if err := e.VerifyAfter(feed.Head{Seq: p.seq, ID: p.id, Clock: p.clock, Kind: e.Kind}); err != nil {
+			v.reject(e, res, err)
+			return noHandle, false
+		}
+		prevClock = p.clock
+	}
+	// Causal rule.
+	for _, r := range e.Refs {
+		if _, ok := v.index[r]; !ok {
+			v.wait(e, r, res)
+			return noHandle, false
+		}
+	}
+	if len(e.Refs) > 0 || e.Kind == feed.Lamport && e.Seq == 1 {
+		err := e.VerifyRefs(prevClock, func(id feed.ID) (identity.ID, uint64, bool) {
+			h, ok := v.index[id]
+			if !ok {
+				return identity.ID{}, 0, false
+			}
+			return v.authors[v.authorOfRec(h)].id, v.recs[h].clock, true
+		})
+		if err != nil {
+			v.reject(e, res, err)
+			return noHandle, false
+		}
+	}
+	// Lane: continue the previous entry's lane, or start a fork branch.
+	structural := false
+	var ln uint32
+	forked := false
+	if prevH == noHandle {
+		ln = v.authors[a].main
+		if v.lanes[ln].tip != noHandle {
+			ln, forked = v.newLane(a), true
+		}
+	} else {
+		ln = v.recs[prevH].lane
+		if v.lanes[ln].tip != prevH {
+			ln, forked = v.newLane(a), true
+		}
+	}
+	if forked {
+		// A second entry at this seq: the author forked here.
+		if fs := v.authors[a].forkSeq; fs == 0 || e.Seq < fs {
+			if fs == 0 {
+				res.Forks = append(res.Forks, e.Author)
+			}
+			v.authors[a].forkSeq = e.Seq
+			v.anyForked = true
+			structural = true
+		}
+	}
+	// Vector clock of the past, own lane excluded.
+	vc := uint32(0)
+	if prevH != noHandle {
+		vc = v.recs[prevH].vc
+	}
+	if len(e.Refs) > 0 || prevH != noHandle && v.recs[prevH].lane != ln {
+		vc = v.mergeVC(prevH, e.Refs, ln)
+	}
+	h := uint32(len(v.recs))
+	v.recs = append(v.recs, rec[A]{id: id, clock: e.Clock, seq: e.Seq, lane: ln, vc: vc})
+	v.index[id] = h
+	v.lanes[ln].tip = h
+	r := &v.recs[h]
+	res.Placed++
 
-// Writers returns the current writer set, sorted.
-func (v *View[S, A]) Writers() []identity.ID { return nil }
+	if IsMember(e.Content) {
+		r.flags |= fMember
+		op, target, err := ParseMember(e.Content)
+		if err != nil || v.open {
+			if err == nil {
+				err = fmt.Errorf("%w: membership entries are refused in open mode", ErrMembership)
+			}
+			r.flags |= fBad
+			v.refusals[h] = err
+		} else {
+			t := v.authorOf(target)
+			m := memberOp{h: h, op: op, target: t}
+			i, _ := slices.BinarySearchFunc(v.ops, h, func(o memberOp, h uint32) int { return v.key(o.h).Compare(v.key(h)) })
+			v.ops = slices.Insert(v.ops, i, m)
+			structural = true
+		}
+	} else {
+		act, err := v.cfg.Decode(e.Content)
+		if err != nil {
+			r.flags |= fBad
+			v.refusals[h] = fmt.Errorf("%w: %w", ErrDecode, err)
+		} else {
+			r.action = act
+		}
+	}
+	if structural {
+		return h, true
+	}
+	if v.counts(h) {
+		v.insert(h, res)
+	}
+	return h, false
+}
 
-// Pending returns the number of entries waiting.
-func (v *View[S, A]) Pending() int { return 0 }
+func (v *View[S, A]) newLane(a uint32) uint32 {
+	v.lanes = append(v.lanes, lane{author: a, tip: noHandle})
+	return uint32(len(v.lanes) - 1)
+}
 
-// Squash folds the final prefix not yet squashed into a Snapshot and drops
-// it from the view; the view never rewinds below it afterwards.
-func (v *View[S, A]) Squash() (Snapshot[S], error) { return Snapshot[S]{}, ErrNothingFinal }
+// mergeVC builds the vector clock of an entry whose previous entry is prev
+// (noHandle for none), with refs, in lane ln: the component-wise maximum of
+// the full clocks of prev and refs, with ln's own component left out.
+func (v *View[S, A]) mergeVC(prev uint32, refs []feed.ID, ln uint32) uint32 {
+	n := len(v.lanes)
+	vec := make([]uint64, n)
+	add := func(h uint32) {
+		r := &v.recs[h]
+		m := v.vcData[r.vc]
+		for i := uint64(0); i < m; i++ {
+			vec[i] = max(vec[i], v.vcData[uint64(r.vc)+1+i])
+		}
+		vec[r.lane] = max(vec[r.lane], r.seq)
+	}
+	if prev != noHandle {
+		add(prev)
+	}
+	for _, id := range refs {
+		add(v.index[id])
+	}
+	vec[ln] = 0
+	off := uint32(len(v.vcData))
+	v.vcData = append(v.vcData, uint64(n))
+	v.vcData = append(v.vcData, vec...)
+	return off
+}
 
-// Check re-folds the order from the base and compares the result, and every
-// retained snapshot, with what the view holds. A mismatch means the reducer
-// mutated a state it was given (set Config.Clone) or is not deterministic.
-func (v *View[S, A]) Check() error { return nil }
+// insert puts a counting entry into the order.
+func (v *View[S, A]) insert(h uint32, res *Result) {
+	r := &v.recs[h]
+	if v.squashed > 0 && (Key{Clock: r.clock, ID: r.id}).Compare(v.squashKey) <= 0 {
+		// Only possible for a fork branch acknowledged after the squash
+		// (see merge-v1.md, "Known limits"): it cannot count here.
+		res.Rejected = append(res.Rejected, Rejection{ID: r.id, Author: v.authors[v.authorOfRec(h)].id, Seq: r.seq,
+			Err: fmt.Errorf("merge: entry sorts below the squashed frontier")})
+		return
+	}
+	r.flags |= fCounting
+	n := len(v.order)
+	p := n
+	if n > 0 && v.less(h, v.order[n-1]) {
+		p, _ = slices.BinarySearchFunc(v.order, h, func(o, h uint32) int {
+			if v.less(o, h) {
+				return -1
+			}
+			return 1
+		})
+	}
+	if p == n {
+		v.order = append(v.order, h)
+	} else {
+		v.order = slices.Insert(v.order, p, h)
+	}
+	v.dirty = min(v.dirty, p)
+}
+
+// writerAt reports whether the author of h is a writer in h's causal past
+// (h itself excluded): Config.Writers changed by the effective membership
+// entries in that past, in order.
+func (v *View[S, A]) writerAt(h uint32) bool {
+	if v.open {
+		return true
+	}
+	a := v.authorOfRec(h)
+	member := v.authors[a].initial
+	if !v.touched[a] {
+		return member
+	}
+	k := v.key(h)
+	for i := range v.ops {
+		op := &v.ops[i]
+		if v.key(op.h).Compare(k) >= 0 {
+			break
+		}
+		if op.effective && op.target == a && v.inPast(op.h, h) {
+			member = op.op == OpAdd
+		}
+	}
+	return member
+}
+
+// counts decides whether h is in the order: its author is a writer in its
+// causal past, no effective removal of its author is concurrent with it,
+// and if its author forked at or before its seq, every other writer has
+// acknowledged it.
+func (v *View[S, A]) counts(h uint32) bool {
+	r := &v.recs[h]
+	a := v.authorOfRec(h)
+	if !v.writerAt(h) {
+		return false
+	}
+	if v.removes && v.touched[a] {
+		for i := range v.ops {
+			op := &v.ops[i]
+			if op.effective && op.op == OpRemove && op.target == a && op.h != h && !v.inPast(h, op.h) && !v.inPast(op.h, h) {
+				return false
+			}
+		}
+	}
+	if fs := v.authors[a].forkSeq; fs != 0 && r.seq >= fs {
+		r.flags |= fForkClass
+		return v.protected(h)
+	}
+	return true
+}
+
+// protected reports whether every other non-forked writer at the tip has
+// acknowledged h (and there is at least one). Never in open mode.
+func (v *View[S, A]) protected(h uint32) bool {
+	if v.open {
+		return false
+	}
+	a := v.authorOfRec(h)
+	n := 0
+	for w := range v.authors {
+		if !v.wtip[w] || uint32(w) == a || v.authors[w].forkSeq != 0 {
+			continue
+		}
+		n++
+		if !v.acked(uint32(w), h) {
+			return false
+		}
+	}
+	return n > 0
+}
+
+// acked reports whether writer w has h in the causal past of its newest
+// entry or of the entry that added it.
+func (v *View[S, A]) acked(w, h uint32) bool {
+	if g := v.lanes[v.authors[w].main].tip; g != noHandle && v.inPast(h, g) {
+		return true
+	}
+	if ad := v.addOp[w]; ad != 0 && v.inPast(h, ad-1) {
+		return true
+	}
+	return false
+}
+
+func (v *View[S, A]) protectionChanged() bool {
+	for h := range v.recs {
+		r := &v.recs[h]
+		if r.flags&fForkClass == 0 || r.flags&fSquashed != 0 {
+			continue
+		}
+		if v.protected(uint32(h)) != (r.flags&fCounting != 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// rebuild recomputes membership, the writer set at the tip and which
+// entries count, then the order. Rare: after a fork or a membership entry.
+func (v *View[S, A]) rebuild(res *Result) {
+	clear(v.touched)
+	v.removes = false
+	for i := range v.ops {
+		op := &v.ops[i]
+		a := v.authorOfRec(op.h)
+		op.valid = v.writerAt(op.h)
+		fs := v.authors[a].forkSeq
+		op.effective = op.valid && (fs == 0 || v.recs[op.h].seq < fs)
+		if op.effective {
+			v.touched[op.target] = true
+			v.removes = v.removes || op.op == OpRemove
+		}
+	}
+	for a := range v.authors {
+		v.wtip[a] = v.authors[a].initial
+		v.addOp[a] = 0
+	}
+	for i := range v.ops {
+		if op := &v.ops[i]; op.effective {
+			v.wtip[op.target] = op.op == OpAdd
+			if op.op == OpAdd {
+				v.addOp[op.target] = op.h + 1
+			} else {
+				v.addOp[op.target] = 0
+			}
+		}
+	}
+	old := v.order
+	var order []uint32
+	for h := range v.recs {
+		r := &v.recs[h]
+		if r.flags&fSquashed != 0 {
+			continue
+		}
+		r.flags &^= fCounting | fForkClass
+		if !v.counts(uint32(h)) {
+			continue
+		}
+		if v.squashed > 0 && v.key(uint32(h)).Compare(v.squashKey) <= 0 {
+			res.Rejected = append(res.Rejected, Rejection{ID: r.id, Author: v.authors[v.authorOfRec(uint32(h))].id, Seq: r.seq,
+				Err: fmt.Errorf("merge: entry sorts below the squashed frontier")})
+			continue
+		}
+		r.flags |= fCounting
+		order = append(order, uint32(h))
+	}
+	slices.SortFunc(order, func(a, b uint32) int { return v.key(a).Compare(v.key(b)) })
+	v.order = order
+	p := 0
+	for p < len(old) && p < len(v.order) && old[p] == v.order[p] {
+		p++
+	}
+	v.dirty = min(v.dirty, p)
+	for _, h := range old {
+		if v.recs[h].flags&fCounting == 0 && v.recs[h].flags&fRefused != 0 {
+			v.recs[h].flags &^= fRefused
+			res.Unrefused = append(res.Unrefused, v.recs[h].id)
+		}
+	}
+}
