@@ -128,6 +128,9 @@ func parseKeyFile(b []byte, passphrase func() ([]byte, error)) (*Key, KeyFileInf
 	if !bytes.HasSuffix(b, []byte("\n")) {
 		return nil, info, fmt.Errorf("%w: missing final newline (truncated?)", ErrKeyFile)
 	}
+	if i := bytes.IndexByte(b, '\r'); i >= 0 {
+		return nil, info, bad(1+bytes.Count(b[:i], []byte("\n")), "carriage return: key files end lines with LF only (converted to CRLF?)")
+	}
 	lines := strings.Split(string(b[:len(b)-1]), "\n")
 	if lines[0] != keyFileMagic {
 		if strings.HasPrefix(lines[0], "sbfeed key ") {

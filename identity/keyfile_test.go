@@ -132,7 +132,7 @@ func TestKeyFileMalformed(t *testing.T) {
 		{"empty", "", "missing final newline"},
 		{"newer version", "sbfeed key v2\n" + lines[1] + lines[2], "unsupported version"},
 		{"not a key file", "-----BEGIN OPENSSH PRIVATE KEY-----\n", "not an sbfeed key file"},
-		{"CRLF", strings.ReplaceAll(string(plain), "\n", "\r\n"), "line 1"},
+		{"CRLF", strings.ReplaceAll(string(plain), "\n", "\r\n"), "line 1: carriage return"},
 		{"extra line", string(plain) + "comment\n", "4 lines"},
 		{"missing seed line", lines[0] + lines[1], "2 lines"},
 		{"no id line", lines[0] + "x\n" + lines[2], "line 2"},
