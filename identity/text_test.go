@@ -74,7 +74,7 @@ func TestIDTypos(t *testing.T) {
 			case i < last && !errors.Is(err, identity.ErrBadChecksum):
 				t.Fatalf("typo at %d: %v, want ErrBadChecksum", i, err)
 			case i == last && !errors.Is(err, identity.ErrBadChecksum) && !errors.Is(err, identity.ErrBadID):
-				// The last character carries 3 padding bits: a change
+				// The last character carries 2 padding bits: a change
 				// there is either a checksum or a canonicality error.
 				t.Fatalf("typo in last character: %v", err)
 			}
@@ -115,7 +115,7 @@ func TestIDMalformed(t *testing.T) {
 		{"digit 8", s[:10] + "8" + s[11:], identity.ErrBadID, "illegal"},
 		{"inner space", s[:10] + " " + s[11:], identity.ErrBadID, "illegal"},
 		{"inner newline", s[:10] + "\n" + s[11:], identity.ErrBadID, "canonical"},
-		// The final character holds 2 data bits and 3 zero bits; setting
+		// The final character holds 3 data bits and 2 zero bits; setting
 		// a zero bit names the same bytes, so it must be refused.
 		{"non-canonical tail", s[:len(s)-1] + string(alphabet[lastVal|1]), identity.ErrBadID, "not canonical base32"},
 		{"hex", strings.Repeat("ab", 32), identity.ErrBadID, "does not start with"},

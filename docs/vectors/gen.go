@@ -447,7 +447,7 @@ func genIdentity(o *out) {
 	text("id_padding", "id", "bad id", "base32 padding is not part of the alphabet", s+"======")
 	text("id_bad_character", "id", "bad id", "the digit 1 is not in the alphabet", s[:10]+"1"+s[11:])
 	last := strings.IndexByte(alphabet, s[len(s)-1])
-	text("id_non_canonical_tail", "id", "bad id", "the last character's three unused bits are not zero",
+	text("id_non_canonical_tail", "id", "bad id", "the lowest of the last character's two unused bits is set",
 		s[:len(s)-1]+string(alphabet[last|1]))
 	text("id_network_key", "id", "bad id", "a network key is not an identity", network.String())
 	weak := func(name, comment string, raw []byte) {
