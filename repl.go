@@ -302,15 +302,12 @@ func (r *replicator[S, A]) handle(pc *peerConn, rd replicate.Ready) {
 	}
 }
 
-// storeFork persists a fork proof learned from a peer: storing both
-// entries makes the store detect the fork, keep the first and record the
-// proof (the store has no separate call for proofs).
+// storeFork persists a fork proof learned from a peer and applies the fork
+// rule to the view.
 func (r *replicator[S, A]) storeFork(p feed.ForkProof) {
-	if _, err := r.n.db.Append(p.A, p.B); err != nil {
-		var fe *feed.ForkError
-		if !errors.As(err, &fe) {
-			r.n.opts.Logger.Debug("fork proof not stored", "author", p.Author().Short(), "err", err)
-		}
+	if err := r.n.db.AddForkProof(p); err != nil {
+		r.n.opts.Logger.Warn("fork proof not stored", "author", p.Author().Short(), "err", err)
+		return
 	}
 	r.n.forkFound(p)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/internal/control"
 	"github.com/sbfeed/sbfeed/store"
 )
 
@@ -134,6 +135,16 @@ it prints "seq N clock C id ID".`)
 	if err != nil {
 		e.errorf("%v", err)
 		return 1
+	}
+	// While "sbfeed peer" runs on the directory, append through it.
+	if len(contents) > 0 {
+		req := control.Request{Op: "append", Args: []string{key.ID().String()}}
+		for _, c := range contents {
+			req.Args = append(req.Args, string(c))
+		}
+		if st, ok := e.viaPeer(sf.dir(e), req); ok {
+			return st
+		}
 	}
 	db, err := sf.open(e, false)
 	if err != nil {

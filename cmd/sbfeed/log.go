@@ -3,6 +3,9 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"strconv"
+
+	"github.com/sbfeed/sbfeed/internal/control"
 )
 
 func cmdLog(e *env, args []string) int {
@@ -26,6 +29,17 @@ With --heads, print instead each feed's head as AUTHOR:SEQ, the form that
 	if _, err := sf.parseNetwork(); err != nil {
 		e.errorf("%v", err)
 		return 2
+	}
+	// While "sbfeed peer" runs on the directory, read through it.
+	req := control.Request{Op: "log"}
+	if *heads {
+		req.Args = append(req.Args, "heads")
+	}
+	if *limit > 0 {
+		req.Args = append(req.Args, "limit", strconv.Itoa(*limit))
+	}
+	if st, ok := e.viaPeer(sf.dir(e), req); ok {
+		return st
 	}
 	db, err := sf.open(e, true)
 	if err != nil {

@@ -265,7 +265,14 @@ func controlHandler(peer apps.Peer, inst *apps.Instance, gk *sbfeed.GroupKey) co
 	return func(ctx context.Context, req control.Request, w io.Writer) error {
 		switch req.Op {
 		case "append":
-			for _, c := range req.Args {
+			// Args: the author the caller's key names, then the contents.
+			if len(req.Args) == 0 {
+				return errors.New("append: no author")
+			}
+			if want := req.Args[0]; want != peer.ID().String() {
+				return fmt.Errorf("the running peer signs as %s, not as the --key given (%s)", peer.ID().Short(), clip(want, 12))
+			}
+			for _, c := range req.Args[1:] {
 				en, err := peer.Append(ctx, []byte(c))
 				if err != nil {
 					return err
@@ -370,4 +377,26 @@ func logPreview(content []byte, n int) string {
 		b.WriteString("…")
 	}
 	return b.String()
+}
+
+// viaPeer sends req to a peer running on dir, if there is one, and prints
+// its output: "sbfeed append" and "sbfeed log" use it so that they work
+// while "sbfeed peer" holds the directory's lock. handled is false when no
+// peer answers; the caller then opens the store itself.
+func (e *env) viaPeer(dir string, req control.Request) (status int, handled bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := control.Call(ctx, dir, req, e.stdout)
+	var re *control.RemoteError
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, control.ErrNoPeer):
+		return 0, false
+	case errors.As(err, &re):
+		e.errorf("%s (via the peer running on %s)", re.Msg, dir)
+		return max(re.Status, 1), true
+	}
+	e.errorf("%v", err)
+	return 1, true
 }
