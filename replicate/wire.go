@@ -74,12 +74,12 @@ func (h *Hello) appendBody(dst []byte) []byte {
 }
 
 func (s *Summary) appendBody(dst []byte) []byte {
-	dst = append(dst, flag(s.Known))
+	dst = append(dst, boolByte(s.Known))
 	dst = binary.AppendUvarint(dst, s.Count)
 	return append(dst, s.Root[:]...)
 }
 
-func flag(b bool) byte {
+func boolByte(b bool) byte {
 	if b {
 		return 1
 	}
@@ -87,7 +87,7 @@ func flag(b bool) byte {
 }
 
 func (h *Heads) appendBody(dst []byte) []byte {
-	dst = append(dst, flag(h.Full))
+	dst = append(dst, boolByte(h.Full))
 	dst = binary.AppendUvarint(dst, uint64(len(h.Notes)))
 	for _, n := range h.Notes {
 		dst = append(dst, n.Author[:]...)
@@ -100,7 +100,7 @@ func (h *Heads) appendBody(dst []byte) []byte {
 }
 
 func (w *Want) appendBody(dst []byte) []byte {
-	dst = append(dst, flag(w.Full))
+	dst = append(dst, boolByte(w.Full))
 	if w.Full {
 		dst = append(dst, byte(w.Default))
 	}
