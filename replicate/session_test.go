@@ -1,0 +1,343 @@
+package replicate_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sbfeed/sbfeed/feed"
+	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/replicate"
+	"github.com/sbfeed/sbfeed/replicate/replicatetest"
+)
+
+func key(b byte) *identity.Key {
+	k, err := identity.FromSeed(bytes.Repeat([]byte{b}, 32))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+var net1 = identity.NetworkFromName("one")
+
+// peer is a test node: key, store, session.
+type peer struct {
+	key   *identity.Key
+	store *replicatetest.MemStore
+	s     *replicate.Session
+	err   error
+	// acked records, per feed, the highest seq announced in a Heads sent.
+	acked map[identity.ID]uint64
+	bytes int // bytes sent, Hello excluded
+}
+
+func newPeer(t *testing.T, k *identity.Key, net identity.Network, remote identity.ID, binding []byte, mod func(*replicate.Config)) *peer {
+	t.Helper()
+	p := &peer{key: k, store: replicatetest.NewMemStore(net), acked: map[identity.ID]uint64{}}
+	return p.open(t, net, remote, binding, mod)
+}
+
+func (p *peer) open(t *testing.T, net identity.Network, remote identity.ID, binding []byte, mod func(*replicate.Config)) *peer {
+	t.Helper()
+	c := replicate.Config{Self: p.key.ID(), Key: p.key, Network: net, Remote: remote, Binding: binding, Storage: p.store}
+	if mod != nil {
+		mod(&c)
+	}
+	s, err := replicate.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.s = s
+	return p
+}
+
+func (p *peer) write(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		e, err := feed.Create(p.key, net1, p.store.Head(p.key.ID()), feed.Draft{Content: bytes.Repeat([]byte{'x'}, 100)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.store.Append(e); err != nil {
+			t.Fatal(err)
+		}
+		p.s.Notify(e)
+	}
+}
+
+// drain handles p's Ready and returns the encoded messages to deliver.
+func (p *peer) drain(t *testing.T) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for p.s.HasReady() {
+		rd := p.s.Ready()
+		for _, fp := range rd.ForkProofs {
+			if err := p.store.AddFork(fp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.store.Append(rd.Entries...); err != nil {
+			t.Fatalf("store refused released entries: %v", err)
+		}
+		for _, m := range rd.Messages {
+			// Persistence rule: a Heads note never runs ahead of the store.
+			if h, ok := m.Body.(*replicate.Heads); ok {
+				for _, n := range h.Notes {
+					if n.Seq > p.store.Head(n.Author).Seq {
+						t.Fatalf("%s acknowledges %s:%d before storing it", m, n.Author.Short(), n.Seq)
+					}
+				}
+			}
+			b := replicate.EncodeMessage(nil, m.Body)
+			if m.Body.Type() != replicate.TypeHello {
+				p.bytes += len(b)
+			}
+			out = append(out, b)
+		}
+		p.s.Advance(rd)
+	}
+	return out
+}
+
+func deliver(t *testing.T, to *peer, msgs [][]byte) {
+	t.Helper()
+	for _, b := range msgs {
+		m, err := replicate.DecodeMessage(b)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if err := to.s.Step(m); err != nil && to.err == nil {
+			to.err = err
+		}
+	}
+}
+
+// pump exchanges messages until both sides are quiet, ticking between rounds.
+func pump(t *testing.T, a, b *peer, rounds int) {
+	t.Helper()
+	for range rounds {
+		ma, mb := a.drain(t), b.drain(t)
+		deliver(t, b, ma)
+		deliver(t, a, mb)
+		a.s.Tick()
+		b.s.Tick()
+	}
+	a.drain(t)
+	b.drain(t)
+}
+
+var binding = bytes.Repeat([]byte{7}, 32)
+
+func TestHandshakeRefusals(t *testing.T) {
+	ka, kb, kc := key(1), key(2), key(3)
+	other := identity.NetworkFromName("two")
+	for _, tc := range []struct {
+		name       string
+		netB       identity.Network
+		bindB      []byte
+		remoteOfA  identity.ID
+		want       error
+		mentions   []string
+		wantCode   replicate.Code
+		byAOnly    bool
+	}{
+		{"wrong network", other, binding, kb.ID(), replicate.ErrWrongNetwork, []string{net1.Short(), other.Short()}, replicate.CodeWrongNetwork, false},
+		{"binding differs", net1, bytes.Repeat([]byte{8}, 32), kb.ID(), replicate.ErrBadProof, []string{kb.ID().Short()}, replicate.CodeBadProof, false},
+		{"unexpected identity", net1, binding, kc.ID(), replicate.ErrWrongPeer, []string{kb.ID().Short(), kc.ID().Short()}, replicate.CodeBadProof, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := newPeer(t, ka, net1, tc.remoteOfA, binding, nil)
+			b := newPeer(t, kb, tc.netB, ka.ID(), tc.bindB, nil)
+			a.write(t, 3)
+			pump(t, a, b, 5)
+			if !errors.Is(a.err, tc.want) {
+				t.Fatalf("a: got %v, want %v", a.err, tc.want)
+			}
+			for _, s := range tc.mentions {
+				if !strings.Contains(a.err.Error(), s) {
+					t.Errorf("error %q does not name %s", a.err, s)
+				}
+			}
+			var pe *replicate.PeerError
+			if !errors.As(a.err, &pe) || pe.Code() != tc.wantCode || !strings.HasPrefix(pe.Message, "Hello{") {
+				t.Fatalf("a: %#v", a.err)
+			}
+			if !tc.byAOnly && !errors.Is(b.err, tc.want) && !errors.Is(b.err, replicate.ErrRemoteClosed) {
+				t.Fatalf("b: %v", b.err)
+			}
+			if b.store.EntryCount() != 0 || a.s.Stats().Sent != 0 {
+				t.Fatal("entries moved before the handshake succeeded")
+			}
+			if !a.s.Closed() {
+				t.Fatal("session not closed")
+			}
+		})
+	}
+}
+
+func TestVersionNegotiation(t *testing.T) {
+	ka, kb := key(1), key(2)
+	a := newPeer(t, ka, net1, kb.ID(), binding, nil)
+	a.drain(t)
+	id := kb.ID()
+	h := &replicate.Hello{MinVersion: 2, MaxVersion: 3, From: id, Limits: replicate.Limits{Window: 1, MaxFrame: replicate.MinFrame, MaxFeeds: 1}}
+	copy(h.NetworkTag[:], mustDecodeHello(t, a).NetworkTag[:])
+	err := a.s.Step(replicate.Message{Body: h})
+	if !errors.Is(err, replicate.ErrVersion) || !strings.Contains(err.Error(), "2..3") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func mustDecodeHello(t *testing.T, p *peer) *replicate.Hello {
+	// A fresh session's first message is its Hello.
+	q := newPeer(t, p.key, net1, identity.ID{}, binding, nil)
+	rd := q.s.Ready()
+	return rd.Messages[0].Body.(*replicate.Hello)
+}
+
+func TestProtocolViolations(t *testing.T) {
+	ka, kb := key(1), key(2)
+	t.Run("before hello", func(t *testing.T) {
+		a := newPeer(t, ka, net1, kb.ID(), binding, nil)
+		err := a.s.Step(replicate.Message{Body: &replicate.Summary{}})
+		if !errors.Is(err, replicate.ErrProtocol) || !strings.Contains(err.Error(), "before Hello") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("max frame", func(t *testing.T) {
+		a := newPeer(t, ka, net1, kb.ID(), binding, func(c *replicate.Config) { c.Limits.MaxFrame = replicate.MinFrame })
+		b := newPeer(t, kb, net1, ka.ID(), binding, nil)
+		pump(t, a, b, 2)
+		big := bytes.Repeat([]byte{0}, replicate.MinFrame+1)
+		big[0] = byte(replicate.TypeGoodbye)
+		body := &replicate.Goodbye{Reason: "x"}
+		m, _ := replicate.DecodeMessage(replicate.EncodeMessage(nil, body))
+		if err := a.s.Step(m); err != nil {
+			t.Fatal(err)
+		}
+		// A frame over the limit, as the transport would hand it over.
+		c := newPeer(t, ka, net1, kb.ID(), binding, func(c *replicate.Config) { c.Limits.MaxFrame = replicate.MinFrame })
+		es := chain(t, kb, 300, 300)
+		mm, err := replicate.DecodeMessage(replicate.EncodeMessage(nil, &replicate.Entries{Runs: []replicate.Run{replicate.NewRun(es)}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.s.Step(mm)
+		if !errors.Is(err, replicate.ErrLimit) || !strings.Contains(err.Error(), "MaxFrame") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("max feeds", func(t *testing.T) {
+		a := newPeer(t, ka, net1, kb.ID(), binding, func(c *replicate.Config) { c.Limits.MaxFeeds = 2 })
+		b := newPeer(t, kb, net1, ka.ID(), binding, nil)
+		pump(t, a, b, 2)
+		var notes []replicate.Note
+		for i := byte(10); i < 13; i++ {
+			notes = append(notes, replicate.Note{Author: key(i).ID(), Seq: 0})
+		}
+		sortNotes(notes)
+		err := a.s.Step(replicate.Message{Body: &replicate.Heads{Notes: notes}})
+		if !errors.Is(err, replicate.ErrLimit) || !strings.Contains(err.Error(), "MaxFeeds") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func sortNotes(ns []replicate.Note) {
+	for i := range ns {
+		for j := i + 1; j < len(ns); j++ {
+			if bytes.Compare(ns[j].Author[:], ns[i].Author[:]) < 0 {
+				ns[i], ns[j] = ns[j], ns[i]
+			}
+		}
+	}
+}
+
+func chain(t *testing.T, k *identity.Key, n, size int) []feed.Entry {
+	t.Helper()
+	var out []feed.Entry
+	var h feed.Head
+	for range n {
+		e, err := feed.Create(k, net1, h, feed.Draft{Content: bytes.Repeat([]byte{'y'}, size)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+		h = e.Head()
+	}
+	return out
+}
+
+// TestEqualPeersCheap: two peers holding the same 1000 feeds exchange fewer
+// than 100 bytes (Hello aside) to find out, and then stay quiet.
+func TestEqualPeersCheap(t *testing.T) {
+	ka, kb := key(1), key(2)
+	a := newPeer(t, ka, net1, kb.ID(), binding, nil)
+	b := newPeer(t, kb, net1, ka.ID(), binding, nil)
+	for i := range 1000 {
+		seed := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		k, _ := identity.FromSeed(seed[:])
+		es := chain(t, k, 1, 10)
+		if err := a.store.Append(es...); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.store.Append(es...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Recreate the sessions so they load the filled stores.
+	a.open(t, net1, kb.ID(), binding, nil)
+	b.open(t, net1, ka.ID(), binding, nil)
+	pump(t, a, b, 50)
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	if a.bytes >= 100 || b.bytes >= 100 {
+		t.Fatalf("equal peers exchanged %d and %d bytes", a.bytes, b.bytes)
+	}
+	t.Logf("equal peers with 1000 feeds: %d + %d bytes after Hello", a.bytes, b.bytes)
+}
+
+func TestPartialReplication(t *testing.T) {
+	ka, kb, kc := key(1), key(2), key(3)
+	a := newPeer(t, ka, net1, kb.ID(), binding, nil)
+	if err := a.store.Append(chain(t, kc, 5, 10)...); err != nil {
+		t.Fatal(err)
+	}
+	a.open(t, net1, kb.ID(), binding, nil)
+	a.write(t, 4)
+	b := newPeer(t, kb, net1, ka.ID(), binding, func(c *replicate.Config) { c.Feeds = []identity.ID{kc.ID()} })
+	pump(t, a, b, 20)
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	if got := b.store.Head(kc.ID()).Seq; got != 5 {
+		t.Fatalf("chosen feed: seq %d, want 5", got)
+	}
+	if got := b.store.Head(ka.ID()).Seq; got != 0 {
+		t.Fatalf("feed not chosen was replicated up to %d", got)
+	}
+}
+
+func TestLiveAndRelay(t *testing.T) {
+	ka, kb := key(1), key(2)
+	a := newPeer(t, ka, net1, kb.ID(), binding, nil)
+	b := newPeer(t, kb, net1, ka.ID(), binding, nil)
+	a.write(t, 3)
+	pump(t, a, b, 5)
+	a.write(t, 2)
+	b.write(t, 1)
+	pump(t, a, b, 5)
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	if b.store.Head(ka.ID()).Seq != 5 || a.store.Head(kb.ID()).Seq != 1 {
+		t.Fatalf("heads %d %d", b.store.Head(ka.ID()).Seq, a.store.Head(kb.ID()).Seq)
+	}
+	if st := b.s.Stats(); st.Duplicates != 0 || st.Accepted != 5 {
+		t.Fatalf("stats %+v", st)
+	}
+}
