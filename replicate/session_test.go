@@ -135,14 +135,14 @@ func TestHandshakeRefusals(t *testing.T) {
 	ka, kb, kc := key(1), key(2), key(3)
 	other := identity.NetworkFromName("two")
 	for _, tc := range []struct {
-		name       string
-		netB       identity.Network
-		bindB      []byte
-		remoteOfA  identity.ID
-		want       error
-		mentions   []string
-		wantCode   replicate.Code
-		byAOnly    bool
+		name      string
+		netB      identity.Network
+		bindB     []byte
+		remoteOfA identity.ID
+		want      error
+		mentions  []string
+		wantCode  replicate.Code
+		byAOnly   bool
 	}{
 		{"wrong network", other, binding, kb.ID(), replicate.ErrWrongNetwork, []string{net1.Short(), other.Short()}, replicate.CodeWrongNetwork, false},
 		{"binding differs", net1, bytes.Repeat([]byte{8}, 32), kb.ID(), replicate.ErrBadProof, []string{kb.ID().Short()}, replicate.CodeBadProof, false},
