@@ -20,6 +20,11 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrClosed: the DB was closed.
 	ErrClosed = errors.New("store: closed")
+	// ErrFailed: a write failed in a way that leaves the open DB unsure of
+	// its state (a full disk, an I/O error on the log). Nothing more is
+	// written; close and reopen the store, which then holds exactly the
+	// acknowledged entries. The error wraps the cause (e.g. ENOSPC).
+	ErrFailed = errors.New("store: write failed; reopen the store")
 	// ErrCorrupt: stored bytes that are not what the store wrote. Also
 	// reported for Pebble's own corruption errors; see IsCorruption.
 	ErrCorrupt = errors.New("store: corrupt")

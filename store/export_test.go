@@ -9,7 +9,7 @@ import (
 // SetFormatVersionForTest rewrites the version record of the closed store
 // in dir, to test that Open refuses other versions.
 func SetFormatVersionForTest(dir string, v uint64) error {
-	pdb, err := pebble.Open(dir, &pebble.Options{})
+	pdb, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{func(string, ...any) {}}})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -28,6 +29,9 @@ type DB struct {
 
 	mu     sync.Mutex // serialises Append, fork and snapshot writes, and Close
 	closed bool
+	// failed holds the error of a write that failed fatally (see commit);
+	// from then on every operation but Close returns it.
+	failed atomic.Pointer[error]
 }
 
 // FeedHead is what the store knows of one feed.
@@ -141,7 +145,7 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.closed = true
-	err := db.pdb.Close()
+	err := db.closePebble()
 	if lerr := db.lock.Close(); err == nil {
 		err = lerr
 	}
@@ -156,6 +160,9 @@ func (db *DB) Network() identity.Network { return db.network }
 
 // get returns a copy of the value at key, or ErrNotFound.
 func (db *DB) get(key []byte) ([]byte, error) {
+	if err := db.failure(); err != nil {
+		return nil, err
+	}
 	v, c, err := db.pdb.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, ErrNotFound
@@ -189,6 +196,9 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 	defer db.mu.Unlock()
 	if db.closed {
 		return res, ErrClosed
+	}
+	if err := db.failure(); err != nil {
+		return res, err
 	}
 	// Group by author, keeping the order in which feeds first appear, and
 	// sort each group by seq (stable, so duplicates keep their order).
@@ -339,7 +349,7 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 	if b.Empty() {
 		return res, nil
 	}
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return AppendResult{New: 0, Known: res.Known}, fmt.Errorf("store: append: %w", err)
 	}
 	if len(res.Forks) > 0 {
@@ -402,9 +412,9 @@ func (db *DB) Feed(author identity.ID) (FeedHead, bool, error) { return db.feedH
 
 // Heads returns the head of every stored feed, ordered by author.
 func (db *DB) Heads() ([]FeedHead, error) {
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{tagHead}, UpperBound: []byte{tagHead + 1}})
+	it, err := db.newIter([]byte{tagHead}, []byte{tagHead + 1})
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
 	defer it.Close()
 	var out []FeedHead
@@ -484,9 +494,9 @@ func (db *DB) RangeRaw(author identity.ID, from, to uint64) iter.Seq2[[]byte, er
 			return
 		}
 		lo, hi := feedBounds(author, from, to)
-		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+		it, err := db.newIter(lo, hi)
 		if err != nil {
-			yield(nil, fmt.Errorf("store: %w", err))
+			yield(nil, err)
 			return
 		}
 		defer it.Close()
@@ -531,9 +541,9 @@ func (db *DB) Range(author identity.ID, from, to uint64) iter.Seq2[feed.Entry, e
 func (db *DB) MergeOrder(fromClock uint64) iter.Seq2[feed.Entry, error] {
 	return func(yield func(feed.Entry, error) bool) {
 		lo := binary.BigEndian.AppendUint64([]byte{tagMerge}, fromClock)
-		it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: []byte{tagMerge + 1}})
+		it, err := db.newIter(lo, []byte{tagMerge + 1})
 		if err != nil {
-			yield(feed.Entry{}, fmt.Errorf("store: %w", err))
+			yield(feed.Entry{}, err)
 			return
 		}
 		defer it.Close()
@@ -555,9 +565,9 @@ func (db *DB) MergeOrder(fromClock uint64) iter.Seq2[feed.Entry, error] {
 
 // Forks returns every stored fork proof, by author and seq.
 func (db *DB) Forks() ([]feed.ForkProof, error) {
-	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: []byte{tagFork}, UpperBound: []byte{tagFork + 1}})
+	it, err := db.newIter([]byte{tagFork}, []byte{tagFork + 1})
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
 	defer it.Close()
 	var out []feed.ForkProof
@@ -579,7 +589,10 @@ func (db *DB) PutSnapshot(name string, data []byte) error {
 	if db.closed {
 		return ErrClosed
 	}
-	if err := db.pdb.Set(snapshotKey(name), data, db.wo); err != nil {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	b.Set(snapshotKey(name), data, nil)
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("store: put snapshot %q: %w", name, err)
 	}
 	return nil
@@ -601,7 +614,10 @@ func (db *DB) DeleteSnapshot(name string) error {
 	if db.closed {
 		return ErrClosed
 	}
-	if err := db.pdb.Delete(snapshotKey(name), db.wo); err != nil {
+	b := db.pdb.NewBatch()
+	defer b.Close()
+	b.Delete(snapshotKey(name), nil)
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("store: delete snapshot %q: %w", name, err)
 	}
 	return nil
@@ -612,9 +628,53 @@ type pebbleLogger struct{ log func(string, ...any) }
 
 func (l pebbleLogger) Infof(format string, args ...any)  { l.log("pebble: "+format, args...) }
 func (l pebbleLogger) Errorf(format string, args ...any) { l.log("pebble: error: "+format, args...) }
+
+// Fatalf is called by Pebble when it cannot go on, notably when a write
+// to the WAL fails (a full disk). It must not return; it panics with a
+// *fatalError that the commit path recovers, so the process stays up and
+// the DB refuses further writes (see ErrFailed).
 func (l pebbleLogger) Fatalf(format string, args ...any) {
 	l.log("pebble: fatal: "+format, args...)
-	panic(fmt.Sprintf("pebble: fatal: "+format, args...))
+	fe := &fatalError{msg: fmt.Sprintf(format, args...)}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			fe.cause = err
+			break
+		}
+	}
+	panic(fe)
+}
+
+type fatalError struct {
+	msg   string
+	cause error
+}
+
+// commit applies b, turning a fatal Pebble error into ErrFailed. After it
+// the DB is failed: Pebble may have applied the batch in memory without
+// making it durable, so no further write is accepted until a reopen
+// replays exactly what reached the disk.
+func (db *DB) commit(b *pebble.Batch) (err error) {
+	if err := db.failure(); err != nil {
+		return err
+	}
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		fe, ok := r.(*fatalError)
+		if !ok {
+			panic(r)
+		}
+		if fe.cause != nil {
+			err = fmt.Errorf("%w: %s: %w", ErrFailed, fe.msg, fe.cause)
+		} else {
+			err = fmt.Errorf("%w: %s", ErrFailed, fe.msg)
+		}
+		db.failed.Store(&err)
+	}()
+	return b.Commit(db.wo)
 }
 
 // AddForkProof verifies p and stores it, marking its feed forked at p's
@@ -645,8 +705,47 @@ func (db *DB) AddForkProof(p feed.ForkProof) error {
 		fh.ForkedAt = p.Seq()
 	}
 	b.Set(headKey(fh.Author), encodeHead(fh), nil)
-	if err := b.Commit(db.wo); err != nil {
+	if err := db.commit(b); err != nil {
 		return fmt.Errorf("store: add fork proof: %w", err)
 	}
 	return nil
+}
+
+// closePebble closes Pebble; after a fatal write error Pebble may panic
+// on close (through Fatalf) or report the error again, which is then
+// already known.
+func (db *DB) closePebble() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(*fatalError); !ok {
+				panic(r)
+			}
+			err = db.failure()
+		}
+	}()
+	err = db.pdb.Close()
+	if ferr := db.failure(); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// failure returns the error that failed the DB, or nil.
+func (db *DB) failure() error {
+	if p := db.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// newIter opens an iterator over [lo, hi), unless the DB has failed.
+func (db *DB) newIter(lo, hi []byte) (*pebble.Iterator, error) {
+	if err := db.failure(); err != nil {
+		return nil, err
+	}
+	it, err := db.pdb.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return it, nil
 }
