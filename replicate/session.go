@@ -162,6 +162,8 @@ type Session struct {
 
 	// Verified entries not yet released, as contiguous runs per feed.
 	pending map[identity.ID][][]feed.Entry
+	// Feeds with entries released in a Ready not yet advanced.
+	outstanding map[identity.ID]bool
 
 	stats Stats
 }
@@ -184,7 +186,7 @@ func New(cfg Config) (*Session, error) {
 		cfg: c, hub: hub, num: hub.nextSession, remote: c.Remote,
 		notes: map[identity.ID]bool{}, lazy: map[identity.ID]bool{}, wantDelta: map[identity.ID]Mode{},
 		theirs: map[identity.ID]*remoteFeed{}, dirty: map[identity.ID]bool{}, inflight: map[identity.ID]bool{},
-		claims: map[identity.ID]bool{}, pending: map[identity.ID][][]feed.Entry{},
+		claims: map[identity.ID]bool{}, pending: map[identity.ID][][]feed.Entry{}, outstanding: map[identity.ID]bool{},
 		summaryEvery: c.SummaryTicks,
 	}
 	hub.nextSession++
@@ -266,10 +268,20 @@ func (s *Session) close(err error) {
 	s.events = append(s.events, Event{Kind: EventClosed, Peer: s.remote, Err: err})
 	s.hub.remove(s)
 	s.pending = map[identity.ID][][]feed.Entry{}
+	// A Ready that was never advanced was never stored: forget it.
+	for a := range s.outstanding {
+		if fs := s.hub.feeds[a]; fs != nil && fs.released.Seq > fs.stored.Seq {
+			fs.released = fs.stored
+			s.hub.rechain(a, fs)
+		}
+	}
+	clear(s.outstanding)
 }
 
 // Close ends the session locally: a Goodbye with CodeNormal is queued, the
-// hub forgets the session's pending entries and hands its feeds to others.
+// hub forgets the session's pending entries, and the entries of a Ready that
+// was not advanced (the store failed) count as not stored; its feeds go to
+// other sessions.
 func (s *Session) Close() {
 	if s.state == stateClosed {
 		return
@@ -1036,6 +1048,7 @@ func (s *Session) Ready() Ready {
 			}
 			rd.Entries = append(rd.Entries, run...)
 			fs.released = run[len(run)-1].Head()
+			s.outstanding[a] = true
 			runs = runs[1:]
 		}
 		if len(runs) == 0 {
@@ -1045,6 +1058,9 @@ func (s *Session) Ready() Ready {
 		}
 	}
 	var bodies []Body
+	if len(s.out) > 0 && s.out[0].Type() == TypeHello {
+		bodies, s.out = append(bodies, s.out[0]), s.out[1:] // always first
+	}
 	if s.state == stateOpen {
 		if s.wantFull || len(s.wantDelta) > 0 {
 			bodies = append(bodies, s.buildWant())
@@ -1086,6 +1102,7 @@ func (s *Session) Ready() Ready {
 // Advance tells the session that rd was handled: its entries and fork proofs
 // are durable and its messages sent.
 func (s *Session) Advance(rd Ready) {
+	clear(s.outstanding)
 	for i := range rd.Entries {
 		e := &rd.Entries[i]
 		s.hub.stored(e.Author, e.Head())

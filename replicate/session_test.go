@@ -92,6 +92,9 @@ func (p *peer) drain(t *testing.T) [][]byte {
 				}
 			}
 			b := replicate.EncodeMessage(nil, m.Body)
+			if testing.Verbose() {
+				t.Logf("%s", m)
+			}
 			if m.Body.Type() != replicate.TypeHello {
 				p.bytes += len(b)
 			}
@@ -340,4 +343,63 @@ func TestLiveAndRelay(t *testing.T) {
 	if st := b.s.Stats(); st.Duplicates != 0 || st.Accepted != 5 {
 		t.Fatalf("stats %+v", st)
 	}
+}
+
+// TestCloseWithOutstandingReady: a Ready whose entries could not be stored is
+// forgotten when the session closes; another session delivers them again.
+func TestCloseWithOutstandingReady(t *testing.T) {
+	ka, kb, kc := key(1), key(2), key(3)
+	hub := replicate.NewHub()
+	c := newPeer(t, kc, net1, identity.ID{}, binding, func(cfg *replicate.Config) { cfg.Hub = hub; cfg.Remote = ka.ID() })
+	a := newPeer(t, ka, net1, kc.ID(), binding, nil)
+	a.write(t, 3)
+	// Handshake and deliver, but do not handle c's Ready with the entries.
+	for range 4 {
+		deliver(t, c, a.drain(t))
+		msgs := [][]byte{}
+		for c.s.HasReady() {
+			rd := c.s.Ready()
+			if len(rd.Entries) > 0 {
+				c.s.Close() // the store failed
+				break
+			}
+			if err := c.store.Append(rd.Entries...); err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range rd.Messages {
+				msgs = append(msgs, replicate.EncodeMessage(nil, m.Body))
+			}
+			c.s.Advance(rd)
+		}
+		if c.s.Closed() {
+			break
+		}
+		deliver(t, a, msgs)
+	}
+	if !c.s.Closed() || c.store.EntryCount() != 0 {
+		t.Fatalf("setup: closed %v, %d entries", c.s.Closed(), c.store.EntryCount())
+	}
+	// A second session of the same hub, to b which has a's entries too.
+	b := newPeer(t, kb, net1, kc.ID(), binding, nil)
+	if err := b.store.Append(mustEntries(t, a.store, ka.ID())...); err != nil {
+		t.Fatal(err)
+	}
+	b.open(t, net1, kc.ID(), binding, nil)
+	c.open(t, net1, kb.ID(), binding, func(cfg *replicate.Config) { cfg.Hub = hub })
+	pump(t, b, c, 10)
+	if b.err != nil || c.err != nil {
+		t.Fatal(b.err, c.err)
+	}
+	if got := c.store.Head(ka.ID()).Seq; got != 3 {
+		t.Fatalf("after the failed Ready, c holds seq %d of a, want 3", got)
+	}
+}
+
+func mustEntries(t *testing.T, st *replicatetest.MemStore, a identity.ID) []feed.Entry {
+	t.Helper()
+	es, err := st.Entries(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
 }
