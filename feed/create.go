@@ -71,10 +71,14 @@ func (e *Entry) Sign(key *identity.Key, network identity.Network) error {
 	if key.ID() != e.Author {
 		return entryErr(e, "author", ErrBadSignature, "signing key %s is not the author", key.ID().Short())
 	}
-	id := e.computeID()
+	e.signID(key, network, e.computeID())
+	return nil
+}
+
+// signID signs e under its ID id, which the caller has just computed.
+func (e *Entry) signID(key *identity.Key, network identity.Network, id ID) {
 	e.id, e.hasID = id, true
 	e.Sig = key.Sign(SignaturePurpose, network, id[:])
-	return nil
 }
 
 // Create builds and signs the entry after head: [Next] then [Entry.Sign].
@@ -83,9 +87,8 @@ func Create(key *identity.Key, network identity.Network, head Head, d Draft) (En
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := e.Sign(key, network); err != nil {
-		return Entry{}, err
-	}
+	// Next has just hashed the body; sign that ID rather than hash again.
+	e.signID(key, network, e.id)
 	return e, nil
 }
 
