@@ -165,32 +165,58 @@ it prints "seq N clock C id ID".`)
 		e.errorf("%v", err)
 		return 1
 	}
+	// Chain and sign batch n+1 (on every core) while batch n is being
+	// written and synced; each batch is durable before it is printed.
+	type signed struct {
+		entries []feed.Entry
+		err     error
+	}
 	const batch = 1000
-	for len(contents) > 0 {
-		n := min(batch, len(contents))
-		drafts := make([]feed.Draft, n)
-		for i := range drafts {
-			drafts[i] = feed.Draft{Content: contents[i]}
+	ready := make(chan signed, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(ready)
+		network := db.Network()
+		for len(contents) > 0 {
+			n := min(batch, len(contents))
+			drafts := make([]feed.Draft, n)
+			for i := range drafts {
+				drafts[i] = feed.Draft{Content: contents[i]}
+			}
+			drafts[0].Refs, refs = refs, nil
+			entries, err := feed.Chain(key.ID(), head, drafts)
+			if err == nil {
+				err = signAll(key, network, entries)
+			}
+			select {
+			case ready <- signed{entries, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+			head = entries[n-1].Head()
+			contents = contents[n:]
 		}
-		drafts[0].Refs, refs = refs, nil
-		entries, err := feed.Chain(key.ID(), head, drafts)
-		if err != nil {
+	}()
+	defer wg.Wait()
+	defer close(stop)
+	for s := range ready {
+		if s.err != nil {
+			e.errorf("%v", s.err)
+			return 1
+		}
+		if _, err := db.Append(s.entries...); err != nil {
 			e.errorf("%v", err)
 			return 1
 		}
-		if err := signAll(key, db.Network(), entries); err != nil {
-			e.errorf("%v", err)
-			return 1
+		for i := range s.entries {
+			fmt.Fprintf(e.stdout, "seq %d clock %d id %s\n", s.entries[i].Seq, s.entries[i].Clock, s.entries[i].ID().Short())
 		}
-		if _, err := db.Append(entries...); err != nil {
-			e.errorf("%v", err)
-			return 1
-		}
-		for i := range entries {
-			fmt.Fprintf(e.stdout, "seq %d clock %d id %s\n", entries[i].Seq, entries[i].Clock, entries[i].ID().Short())
-		}
-		head = entries[n-1].Head()
-		contents = contents[n:]
 	}
 	return 0
 }
