@@ -1,0 +1,284 @@
+package peer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sbfeed/sbfeed/feed"
+	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/store"
+	"github.com/sbfeed/sbfeed/transport"
+)
+
+const wait = 60 * time.Second
+
+var testNet = identity.NetworkFromName("peer-test")
+
+func testKey(t testing.TB, b byte) *identity.Key {
+	t.Helper()
+	k, err := identity.FromSeed(bytes.Repeat([]byte{b}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// logSink keeps log lines so tests can wait for a refusal to be logged.
+type logSink struct {
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{}
+}
+
+func newLogSink() *logSink { return &logSink{changed: make(chan struct{})} }
+
+func (l *logSink) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelInfo }
+func (l *logSink) WithAttrs(as []slog.Attr) slog.Handler         { return &attrSink{l, as} }
+func (l *logSink) WithGroup(string) slog.Handler                 { return l }
+func (l *logSink) Handle(_ context.Context, r slog.Record) error { return l.add(r, nil) }
+
+func (l *logSink) add(r slog.Record, pre []slog.Attr) error {
+	var b strings.Builder
+	b.WriteString(r.Message)
+	for _, a := range pre {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	l.mu.Lock()
+	l.lines = append(l.lines, b.String())
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+	return nil
+}
+
+type attrSink struct {
+	l  *logSink
+	as []slog.Attr
+}
+
+func (a *attrSink) Enabled(ctx context.Context, lv slog.Level) bool { return a.l.Enabled(ctx, lv) }
+func (a *attrSink) WithAttrs(as []slog.Attr) slog.Handler {
+	return &attrSink{a.l, append(append([]slog.Attr{}, a.as...), as...)}
+}
+func (a *attrSink) WithGroup(string) slog.Handler                 { return a }
+func (a *attrSink) Handle(_ context.Context, r slog.Record) error { return a.l.add(r, a.as) }
+
+func (l *logSink) waitFor(t testing.TB, subs ...string) string {
+	t.Helper()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		for _, line := range l.lines {
+			ok := true
+			for _, s := range subs {
+				ok = ok && strings.Contains(line, s)
+			}
+			if ok {
+				l.mu.Unlock()
+				return line
+			}
+		}
+		ch, all := l.changed, strings.Join(l.lines, "\n")
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("no log line with %q; log:\n%s", subs, all)
+		}
+	}
+}
+
+// node is a Peer under test with its store and a signal on every store.
+type node struct {
+	t     testing.TB
+	key   *identity.Key
+	dir   string
+	db    *store.DB
+	p     *Peer
+	log   *logSink
+	mu    sync.Mutex
+	wake  chan struct{}
+	count int // entries reported by OnStored
+}
+
+type nodeOpts struct {
+	listen  string
+	dial    []string
+	network identity.Network
+	dir     string
+	mod     func(*Config)
+}
+
+func startNode(t testing.TB, seed byte, o nodeOpts) *node {
+	t.Helper()
+	n := &node{t: t, key: testKey(t, seed), dir: o.dir, log: newLogSink(), wake: make(chan struct{})}
+	if n.dir == "" {
+		n.dir = t.TempDir()
+	}
+	network := o.network
+	if network == (identity.Network{}) {
+		network = testNet
+	}
+	db, err := store.Open(n.dir, &store.Options{Network: network})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.db = db
+	cfg := Config{
+		Key:    n.key,
+		Store:  db,
+		Listen: o.listen,
+		Dial:   o.dial,
+		Logger: slog.New(n.log),
+		Tick:   20 * time.Millisecond,
+		Transport: transport.Config{
+			MinBackoff: 5 * time.Millisecond,
+			MaxBackoff: 200 * time.Millisecond,
+		},
+		OnStored: func(es []feed.Entry) {
+			n.mu.Lock()
+			n.count += len(es)
+			close(n.wake)
+			n.wake = make(chan struct{})
+			n.mu.Unlock()
+		},
+	}
+	if o.mod != nil {
+		o.mod(&cfg)
+	}
+	p, err := New(cfg)
+	if err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	n.p = p
+	t.Cleanup(n.stop)
+	return n
+}
+
+// stop closes the peer and its store; it may be called more than once.
+func (n *node) stop() {
+	if n.p != nil {
+		if err := n.p.Close(); err != nil {
+			n.t.Errorf("close peer: %v", err)
+		}
+		n.p = nil
+	}
+	if n.db != nil {
+		n.db.Close()
+		n.db = nil
+	}
+}
+
+func (n *node) addr() string { return n.key.ID().String() + "@" + n.p.Addr() }
+
+func (n *node) publish(t testing.TB, count int, prefix string) {
+	t.Helper()
+	contents := make([][]byte, count)
+	for i := range contents {
+		contents[i] = fmt.Appendf(nil, "%s %d", prefix, i)
+	}
+	for len(contents) > 0 {
+		k := min(len(contents), 1000)
+		if _, err := n.p.Publish(context.Background(), contents[:k]...); err != nil {
+			t.Fatal(err)
+		}
+		contents = contents[k:]
+	}
+}
+
+// heads returns the node's stored heads by author.
+func (n *node) heads(t testing.TB) map[identity.ID]uint64 {
+	hs, err := n.db.Heads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[identity.ID]uint64, len(hs))
+	for _, h := range hs {
+		m[h.Author] = h.Head.Seq
+	}
+	return m
+}
+
+// waitHeads waits until the node stores at least want's heads.
+func (n *node) waitHeads(t testing.TB, want map[identity.ID]uint64) {
+	t.Helper()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		n.mu.Lock()
+		ch := n.wake
+		n.mu.Unlock()
+		got := n.heads(t)
+		ok := true
+		for a, s := range want {
+			ok = ok && got[a] >= s
+		}
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("%s: heads %v, want %v", n.key.ID().Short(), short(got), short(want))
+		}
+	}
+}
+
+// waitCount waits until OnStored has reported at least k entries.
+func (n *node) waitCount(t testing.TB, k int) {
+	t.Helper()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		n.mu.Lock()
+		ch, c := n.wake, n.count
+		n.mu.Unlock()
+		if c >= k {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("%s: %d entries stored, want %d", n.key.ID().Short(), c, k)
+		}
+	}
+}
+
+func short(m map[identity.ID]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(m))
+	for a, s := range m {
+		out[a.Short()] = s
+	}
+	return out
+}
+
+// checkFeed verifies that the node holds exactly seqs 1..n of author's
+// feed, each once, chained and signed.
+func (n *node) checkFeed(t testing.TB, author identity.ID, want uint64) {
+	t.Helper()
+	var run []feed.Entry
+	for e, err := range n.db.Range(author, 1, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		run = append(run, e)
+	}
+	if uint64(len(run)) != want {
+		t.Fatalf("%s holds %d entries of %s, want %d", n.key.ID().Short(), len(run), author.Short(), want)
+	}
+	if err := feed.VerifyChainFull(n.db.Network(), feed.Head{}, run); err != nil {
+		t.Fatal(err)
+	}
+}
