@@ -1106,8 +1106,8 @@ func (s *Session) Advance(rd Ready) {
 	for i := range rd.Entries {
 		e := &rd.Entries[i]
 		s.hub.stored(e.Author, e.Head())
-		if s.state == stateOpen {
-			s.notes[e.Author] = true
+		if r := s.theirs[e.Author]; s.state == stateOpen && (r == nil || r.told < e.Seq) {
+			s.notes[e.Author] = true // not acknowledged in rd itself
 		}
 	}
 }

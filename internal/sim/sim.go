@@ -50,6 +50,9 @@ type Config struct {
 	Limits replicate.Limits
 	// Session, if set, adjusts every session's configuration.
 	Session func(p *Peer, c *replicate.Config)
+	// Trace, if set, sees every message delivered (before Step) and the
+	// error Step returned, if any.
+	Trace func(tick, from, to int, m replicate.Message, err error)
 }
 
 // Peer is one simulated node: a key, an in-memory store, a hub, and one
@@ -430,6 +433,9 @@ func (s *Sim) deliver(f *flight) {
 	if err == nil {
 		m.From, m.To = s.Peers[f.from].ID, p.ID
 		err = ss.Step(m)
+	}
+	if s.cfg.Trace != nil {
+		s.cfg.Trace(s.Now, f.from, f.to, m, err)
 	}
 	if err != nil {
 		p.Errors = append(p.Errors, PeerError{Remote: f.from, Tick: s.Now, Err: err})
