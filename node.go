@@ -14,6 +14,7 @@ import (
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/merge"
 	"github.com/sbfeed/sbfeed/store"
 )
 
@@ -30,7 +31,7 @@ type Node[S, A any] struct {
 	key     *identity.Key
 	db      *store.DB
 	reducer func(S, A) (S, error)
-	view    *foldView[S, A] // nil for a relay-only node
+	view    *mergeView[S, A] // nil for a relay-only node
 
 	work   chan func()
 	done   chan struct{} // closed when the owner goroutine exits
@@ -95,7 +96,10 @@ func Open[S, A any](dir string, reducer func(S, A) (S, error), opts Options) (*N
 		lastRef: map[identity.ID]uint64{},
 	}
 	if reducer != nil {
-		n.view = newFoldView(reducer, n.decode, o.Snapshots.Every)
+		if n.view, err = newMergeView(reducer, o); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if err := n.load(); err != nil {
 		db.Close()
@@ -150,43 +154,61 @@ func (n *Node[S, A]) load() error {
 		n.publish()
 		return nil
 	}
-	forks, err := n.db.Forks()
+	res, err := loadView(n.db, n.view)
 	if err != nil {
 		return err
 	}
-	for _, p := range forks {
-		n.view.Fork(p.Author(), p.Seq())
-	}
-	for e, err := range n.db.MergeOrder(0) {
-		if err != nil {
-			return err
-		}
-		n.view.Insert(&e)
-	}
-	n.fold()
+	n.apply(res)
 	return nil
 }
 
-// decode turns an entry's content into an action.
-func (n *Node[S, A]) decode(e *feed.Entry) (A, error) { return decodeAction[A](n.opts, e) }
+// loadView adds every stored entry and fork proof to v, in merge order and
+// in batches, and returns the combined result.
+func loadView[S, A any](db *store.DB, v *mergeView[S, A]) (merge.Result, error) {
+	var all merge.Result
+	add := func(r merge.Result) {
+		all.Changed = all.Changed || r.Changed
+		all.Refused = append(all.Refused, r.Refused...)
+		all.Rejected = append(all.Rejected, r.Rejected...)
+		all.Forks = append(all.Forks, r.Forks...)
+	}
+	batch := make([]feed.Entry, 0, 1024)
+	for e, err := range db.MergeOrder(0) {
+		if err != nil {
+			return all, err
+		}
+		if batch = append(batch, e); len(batch) == cap(batch) {
+			add(v.Add(batch...))
+			batch = make([]feed.Entry, 0, 1024)
+		}
+	}
+	add(v.Add(batch...))
+	forks, err := db.Forks()
+	if err != nil {
+		return all, err
+	}
+	for _, p := range forks {
+		add(v.AddForkProof(p))
+	}
+	return all, nil
+}
 
 // decodeAction unseals (with a group key) and decodes an entry's content,
 // then tells the action its author (Authored).
-func decodeAction[A any](o *Options, e *feed.Entry) (A, error) {
+func decodeAction[A any](o *Options, author identity.ID, content []byte) (A, error) {
 	var a A
-	content := e.Content
 	if o.GroupKey != nil {
-		pt, err := o.GroupKey.Open(o.Network, e.Author, content)
+		pt, err := o.GroupKey.Open(o.Network, author, content)
 		if err != nil {
 			return a, err
 		}
 		content = pt
 	}
 	if err := o.Codec.Unmarshal(content, &a); err != nil {
-		return a, fmt.Errorf("decode action: %w", err)
+		return a, err
 	}
 	if au, ok := any(&a).(Authored); ok {
-		au.SetAuthor(e.Author)
+		au.SetAuthor(author)
 	}
 	return a, nil
 }
@@ -201,41 +223,35 @@ func Replay[S, A any](db *store.DB, reducer func(S, A) (S, error), opts Options)
 	if err := o.Validate(); err != nil {
 		return zero, nil, 0, err
 	}
-	v := newFoldView(reducer, func(e *feed.Entry) (A, error) { return decodeAction[A](o, e) }, o.Snapshots.Every)
-	forks, err := db.Forks()
+	v, err := newMergeView(reducer, o)
 	if err != nil {
 		return zero, nil, 0, err
 	}
-	for _, p := range forks {
-		v.Fork(p.Author(), p.Seq())
+	if _, err := loadView(db, v); err != nil {
+		return zero, nil, 0, err
 	}
-	for e, err := range db.MergeOrder(0) {
-		if err != nil {
-			return zero, nil, 0, err
-		}
-		v.Insert(&e)
-	}
-	var refused []Refusal
-	v.Fold(func(it *viewItem[A]) {
-		refused = append(refused, Refusal{Author: it.author, Seq: it.seq, ID: it.id, Reason: it.refused})
-	})
-	return v.State(), refused, v.Len(), nil
+	return v.State(), v.Refusals(), v.Len(), nil
 }
 
-// fold brings the view up to date and tells subscribers.
-func (n *Node[S, A]) fold() {
-	if n.view == nil {
-		n.publish()
-		return
+// apply publishes a view result: logs, subscriber events, the new state.
+func (n *Node[S, A]) apply(res merge.Result) {
+	log := n.opts.Logger
+	for _, r := range res.Refused {
+		rf := refusalOf(r)
+		log.Info("refused", "author", rf.Author.Short(), "seq", rf.Seq, "id", rf.ID.Short(), "reason", rf.Reason)
+		n.emit(Event[S]{Refusal: &rf})
 	}
-	changed := n.view.Fold(func(it *viewItem[A]) {
-		r := Refusal{Author: it.author, Seq: it.seq, ID: it.id, Reason: it.refused}
-		n.opts.Logger.Info("refused", "author", r.Author.Short(), "seq", r.Seq, "id", r.ID.Short(), "reason", r.Reason)
-		n.emit(Event[S]{Refusal: &r})
-	})
-	if changed || n.state.Load() == nil {
+	for _, r := range res.Rejected {
+		log.Warn("entry not placed", "author", r.Author.Short(), "seq", r.Seq, "id", r.ID.Short(), "err", r.Err)
+	}
+	for _, a := range res.Forks {
+		log.Warn("feed forked: its entries from the fork on stop counting", "author", a.Short())
+	}
+	if res.Changed || n.state.Load() == nil {
 		n.publish()
-		n.emit(Event[S]{State: n.view.State()})
+		if n.view != nil {
+			n.emit(Event[S]{State: n.view.State()})
+		}
 	}
 }
 
@@ -287,6 +303,7 @@ func (n *Node[S, A]) run() {
 		case in := <-n.repl.inbound:
 			n.repl.step(in)
 		case <-tick.C:
+			n.tick()
 			n.repl.tick()
 		case <-n.closed:
 			n.repl.shutdown()
@@ -429,11 +446,8 @@ func (n *Node[S, A]) refs() []feed.Ref {
 // durable: fold them into the view and offer them to peers.
 func (n *Node[S, A]) stored(entries []feed.Entry, local bool) {
 	if n.view != nil {
-		for i := range entries {
-			n.view.Insert(&entries[i])
-		}
+		n.apply(n.view.Add(entries...))
 	}
-	n.fold()
 	if n.repl != nil {
 		n.repl.notify(entries, local)
 	}
@@ -446,8 +460,15 @@ func (n *Node[S, A]) forkFound(p feed.ForkProof) {
 		n.forked = true
 	}
 	if n.view != nil {
-		n.view.Fork(p.Author(), p.Seq())
-		n.fold()
+		n.apply(n.view.AddForkProof(p))
+	}
+}
+
+// tick runs on the owner goroutine every Options.Tick: with HLC it moves
+// the view's wall clock, releasing entries that were in the future.
+func (n *Node[S, A]) tick() {
+	if n.view != nil && n.opts.Timestamps == HLC {
+		n.apply(n.view.SetNow(uint64(n.opts.Now().UnixMilli())))
 	}
 }
 
@@ -471,14 +492,8 @@ func (n *Node[S, A]) Subscribe(ctx context.Context) (<-chan Event[S], error) {
 func (n *Node[S, A]) Refusals(ctx context.Context) ([]Refusal, error) {
 	var out []Refusal
 	err := n.do(ctx, func() {
-		if n.view == nil {
-			return
-		}
-		for i := range n.view.items {
-			it := &n.view.items[i]
-			if it.refused != "" {
-				out = append(out, Refusal{Author: it.author, Seq: it.seq, ID: it.id, Reason: it.refused})
-			}
+		if n.view != nil {
+			out = n.view.Refusals()
 		}
 	})
 	return out, err

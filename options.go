@@ -111,6 +111,14 @@ type Options struct {
 	// Snapshots is the reducer's snapshot policy; see SnapshotPolicy.
 	Snapshots SnapshotPolicy
 
+	// Writers is the explicit writer set. Nil: open mode, where every
+	// author writes and nothing is ever final. With a writer set, history
+	// acknowledged by every writer becomes final (its order never changes
+	// again), writers are added and removed by signed membership entries
+	// (merge.AddWriterContent), and entries of other authors are refused.
+	// Every node of an application must use the same set.
+	Writers []identity.ID
+
 	// GroupKey, if set, seals every dispatched action with
 	// XChaCha20-Poly1305 before it is signed, and opens received ones. Peers
 	// without the key still store, verify and relay the entries but cannot
@@ -144,6 +152,10 @@ func (o *Options) Clone() *Options {
 		return &Options{}
 	}
 	c := *o
+	c.Writers = append([]identity.ID(nil), o.Writers...)
+	if o.Writers == nil {
+		c.Writers = nil
+	}
 	if o.GroupKey != nil {
 		k := *o.GroupKey
 		c.GroupKey = &k

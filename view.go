@@ -1,163 +1,125 @@
 package sbfeed
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
+	"unsafe"
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/merge"
 )
 
-// foldView is the node's rewindable reducer: the state is always the fold of
-// the reducer over every counted entry in (clock, ID) order. A late entry is
-// inserted in its place and the view replays from the newest snapshot
-// before it. It runs only on the node's owner goroutine.
+// mergeView adapts merge.View (the rewindable reducer with the merge-v1
+// order, fork rule, finality and snapshot policy) to the node.
 //
-// It is a local adapter with the merge-v1 ordering rule (clock, then entry
-// ID) and fork rule (entries of a forked feed from the fork seq on do not
-// count).
-type foldView[S, A any] struct {
-	reduce func(S, A) (S, error)
-	decode func(e *feed.Entry) (A, error)
-	every  int // snapshot spacing
-
-	items []viewItem[A]
-	known map[feed.ID]struct{}
-	forks map[identity.ID]uint64 // author → lowest forked seq
-
-	// snaps[i] is the state before items[i*every].
-	snaps  []S
-	state  S
-	folded int // items[:folded] are folded into state
-
-	// refused, in order, for the current fold.
-	refusedN int
+// merge.Config.Decode receives an entry's content only, but the node needs
+// the author to decode: a sealed action opens only with its author in the
+// associated data, and Authored actions learn who signed them. The view
+// decodes each entry exactly once, inside the Add that places it, passing
+// the entry's own Content slice; so the adapter records, just before each
+// Add, which author each content slice belongs to, keyed by the address of
+// its first byte, and looks it up in Decode. Every peer gets the same
+// author for the same entry, so the decode stays deterministic.
+type mergeView[S, A any] struct {
+	v       *merge.View[S, A]
+	opts    *Options
+	authors map[*byte]identity.ID
 }
 
-type viewItem[A any] struct {
-	clock  uint64
-	id     feed.ID
-	author identity.ID
-	seq    uint64
-	action A
-	err    error // decode error: always refused
-	// refusal of the current fold; empty if applied or not counted.
-	refused string
+func newMergeView[S, A any](reducer func(S, A) (S, error), o *Options) (*mergeView[S, A], error) {
+	mv := &mergeView[S, A]{opts: o, authors: map[*byte]identity.ID{}}
+	kind := feed.Lamport
+	if o.Timestamps == HLC {
+		kind = feed.HLC
+	}
+	v, err := merge.New(merge.Config[S, A]{
+		Reducer: merge.Reducer[S, A](reducer),
+		Decode:  mv.decode,
+		Writers: o.Writers,
+		Snapshots: merge.SnapshotPolicy{
+			Spacing: o.Snapshots.Every, MaxKept: o.Snapshots.Keep, MaxAge: o.Snapshots.MaxAge,
+		},
+		Clock: merge.ClockPolicy{Kind: kind, MaxSkew: uint64(o.MaxClockSkew.Milliseconds())},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mv.v = v
+	return mv, nil
 }
 
-func newFoldView[S, A any](reduce func(S, A) (S, error), decode func(*feed.Entry) (A, error), every int) *foldView[S, A] {
-	if every <= 0 {
-		every = 256
+func contentKey(c []byte) *byte {
+	if len(c) == 0 {
+		return nil
 	}
-	var zero S
-	return &foldView[S, A]{reduce: reduce, decode: decode, every: every, known: map[feed.ID]struct{}{},
-		forks: map[identity.ID]uint64{}, snaps: []S{zero}}
+	return unsafe.SliceData(c)
 }
 
-// itemCmp orders items by (clock, ID), the merge order.
-func itemCmp[A any](a viewItem[A], b viewItem[A]) int {
-	if c := cmp.Compare(a.clock, b.clock); c != 0 {
-		return c
-	}
-	return a.id.Compare(b.id)
-}
-
-// Insert adds e (a verified, stored entry) in its place. Duplicates are
-// ignored. It does not fold: call Fold.
-func (v *foldView[S, A]) Insert(e *feed.Entry) {
-	id := e.ID()
-	if _, ok := v.known[id]; ok {
-		return
-	}
-	v.known[id] = struct{}{}
-	it := viewItem[A]{clock: e.Clock, id: id, author: e.Author, seq: e.Seq}
-	it.action, it.err = v.decode(e)
-	n := len(v.items)
-	p := n
-	if n > 0 && itemCmp(it, v.items[n-1]) < 0 {
-		p, _ = slices.BinarySearchFunc(v.items, it, itemCmp[A])
-	}
-	v.items = slices.Insert(v.items, p, it)
-	v.rewind(p)
-}
-
-// Fork records that author's feed forked at seq: its entries from seq on
-// stop counting.
-func (v *foldView[S, A]) Fork(author identity.ID, seq uint64) {
-	if old, ok := v.forks[author]; ok && old <= seq {
-		return
-	}
-	v.forks[author] = seq
-	for i := range v.items {
-		if v.items[i].author == author && v.items[i].seq >= seq {
-			v.rewind(i)
-			return
+// Add places entries (any order, duplicates allowed) and folds.
+func (mv *mergeView[S, A]) Add(entries ...feed.Entry) merge.Result {
+	for i := range entries {
+		if k := contentKey(entries[i].Content); k != nil {
+			mv.authors[k] = entries[i].Author
 		}
 	}
+	res := mv.v.Add(entries...)
+	mv.tidy()
+	return res
 }
 
-// rewind makes the fold restart at or before item p.
-func (v *foldView[S, A]) rewind(p int) {
-	if p >= v.folded {
-		return
-	}
-	k := p / v.every
-	v.snaps = v.snaps[:k+1]
-	v.state = v.snaps[k]
-	v.folded = k * v.every
-	for i := v.folded; i < len(v.items); i++ {
-		if v.items[i].refused != "" {
-			v.refusedN--
-			v.items[i].refused = ""
+// AddForkProof applies the fork rule for p.
+func (mv *mergeView[S, A]) AddForkProof(p feed.ForkProof) merge.Result {
+	for _, e := range []*feed.Entry{&p.A, &p.B} {
+		if k := contentKey(e.Content); k != nil {
+			mv.authors[k] = e.Author
 		}
+	}
+	res := mv.v.AddForkProof(p)
+	mv.tidy()
+	return res
+}
+
+// SetNow passes the wall clock to the view (HLC).
+func (mv *mergeView[S, A]) SetNow(ms uint64) merge.Result {
+	res := mv.v.SetNow(ms)
+	mv.tidy()
+	return res
+}
+
+// tidy forgets the recorded authors once nothing waits in the view: every
+// entry given has then been decoded or rejected.
+func (mv *mergeView[S, A]) tidy() {
+	if mv.v.Pending() == 0 && len(mv.authors) > 0 {
+		clear(mv.authors)
 	}
 }
 
-// Fold applies every item not yet folded and calls refused for each newly
-// refused one. It reports whether the state may have changed.
-func (v *foldView[S, A]) Fold(refused func(it *viewItem[A])) bool {
-	if v.folded == len(v.items) {
-		return false
+func (mv *mergeView[S, A]) decode(content []byte) (A, error) {
+	var author identity.ID
+	if k := contentKey(content); k != nil {
+		a, ok := mv.authors[k]
+		if !ok {
+			var zero A
+			return zero, fmt.Errorf("sbfeed: internal: no author recorded for content")
+		}
+		author = a
+		delete(mv.authors, k)
 	}
-	for ; v.folded < len(v.items); v.folded++ {
-		i := v.folded
-		if i > 0 && i%v.every == 0 && len(v.snaps) == i/v.every {
-			v.snaps = append(v.snaps, v.state)
-		}
-		it := &v.items[i]
-		if f, ok := v.forks[it.author]; ok && it.seq >= f {
-			continue
-		}
-		if it.err != nil {
-			it.refused = it.err.Error()
-		} else if next, err := v.apply(it.action); err != nil {
-			it.refused = err.Error()
-		} else {
-			v.state = next
-		}
-		if it.refused != "" {
-			v.refusedN++
-			if refused != nil {
-				refused(it)
-			}
-		}
-	}
-	return true
+	return decodeAction[A](mv.opts, author, content)
 }
 
-// apply runs the reducer, turning a panic into a refusal.
-func (v *foldView[S, A]) apply(a A) (s S, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("reducer panicked: %v", r)
-		}
-	}()
-	return v.reduce(v.state, a)
+func (mv *mergeView[S, A]) State() S { return mv.v.State() }
+func (mv *mergeView[S, A]) Len() int { return mv.v.Len() }
+
+// Refusals returns the refused entries of the current order.
+func (mv *mergeView[S, A]) Refusals() []Refusal {
+	var out []Refusal
+	for _, r := range mv.v.Refusals() {
+		out = append(out, refusalOf(r))
+	}
+	return out
 }
 
-// State returns the current fold.
-func (v *foldView[S, A]) State() S { return v.state }
-
-// Len returns the number of entries held.
-func (v *foldView[S, A]) Len() int { return len(v.items) }
+func refusalOf(r merge.Refusal) Refusal {
+	return Refusal{Author: r.Author, Seq: r.Seq, ID: r.ID, Reason: r.Err.Error()}
+}
