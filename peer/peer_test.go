@@ -79,12 +79,12 @@ func TestFivePeersMesh(t *testing.T) {
 // A client that goes away mid-sync resumes from what it stored, with
 // nothing lost or stored twice.
 func TestResumeClient(t *testing.T) {
-	const total = 30000
+	const total = 5000
 	a := startNode(t, 1, nodeOpts{listen: "127.0.0.1:0"})
 	a.publish(t, total, "bulk")
 	dir := t.TempDir()
 	b := startNode(t, 2, nodeOpts{dir: dir, dial: []string{a.addr()}, mod: smallWindow})
-	b.waitCount(t, 2000)
+	b.waitCount(t, 500)
 	first := b.p.Stats().Received
 	if err := b.p.Close(); err != nil {
 		t.Fatal(err)
@@ -108,18 +108,18 @@ func TestResumeClient(t *testing.T) {
 }
 
 // smallWindow slows the transfer enough to stop it in the middle.
-func smallWindow(c *Config) { c.Limits.Window = 256 }
+func smallWindow(c *Config) { c.Limits.Window = 64 }
 
 // A server that goes away mid-sync and comes back at the same address:
 // the client redials and resumes.
 func TestResumeServer(t *testing.T) {
-	const total = 30000
+	const total = 5000
 	dirA := t.TempDir()
 	a := startNode(t, 1, nodeOpts{dir: dirA, listen: "127.0.0.1:0"})
 	a.publish(t, total, "bulk")
 	addr := a.p.Addr()
 	b := startNode(t, 2, nodeOpts{dial: []string{a.addr()}, mod: smallWindow})
-	b.waitCount(t, 2000)
+	b.waitCount(t, 500)
 	a.stop()
 	a = startNode(t, 1, nodeOpts{dir: dirA, listen: addr})
 	b.waitHeads(t, map[identity.ID]uint64{a.key.ID(): total})
