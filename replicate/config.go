@@ -119,6 +119,10 @@ type Config struct {
 	ResendTicks int
 	// HandshakeTicks is how many ticks the remote's Hello may take. Default 30.
 	HandshakeTicks int
+	// SigCache, if set, is shared by the sessions of many simulated peers so
+	// each distinct entry's signature is verified once per process. Nil (the
+	// production setting): every received run is verified.
+	SigCache *SigCache
 	// Log receives debug lines. Nil discards.
 	Log func(format string, args ...any)
 }

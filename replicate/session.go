@@ -682,7 +682,7 @@ func (s *Session) stepRun(m *Entries, run *Run) error {
 		s.stats.Ignored += len(fresh)
 		return nil
 	}
-	if err := feed.VerifyChain(s.cfg.Network, acc, fresh); err != nil {
+	if err := s.verifyRun(acc, fresh); err != nil {
 		var fe *feed.Error
 		if errors.As(err, &fe) && errors.Is(err, feed.ErrBrokenChain) && fe.Seq == fresh[0].Seq && fe.Field == "prev" {
 			// It follows another branch than ours: maybe a fork. Our note

@@ -17,7 +17,7 @@ import (
 // reaches every honest peer, and the honest peers converge.
 func TestHostile(t *testing.T) {
 	const n = 40
-	s := New(Config{Seed: 99, MaxLatency: 2, Loss: 0.01, Limits: replicate.Limits{Window: 64}})
+	s := New(Config{Seed: 99, MaxLatency: 2, Loss: 0.01, Limits: replicate.Limits{Window: 64}, NoSigCache: true})
 	s.AddPeers(n)
 	honest := indices(n)
 	for _, i := range honest {

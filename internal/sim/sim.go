@@ -46,6 +46,10 @@ type Config struct {
 	// RedialTicks is how long a link that failed waits before it is dialled
 	// again (if both ends are online and not partitioned). Default 5.
 	RedialTicks int
+	// NoSigCache makes every peer verify every signature itself. By default
+	// the peers share a replicate.SigCache so each distinct entry is verified
+	// once per simulation (hundreds of peers stay fast under -race).
+	NoSigCache bool
 	// Limits are every session's limits.
 	Limits replicate.Limits
 	// Session, if set, adjusts every session's configuration.
@@ -138,6 +142,7 @@ type Sim struct {
 	q     queue
 	seq   int
 	trace hash.Hash
+	cache *replicate.SigCache
 	// Counters are the traffic so far.
 	Counters Counters
 	// Faults are invariant violations the simulator saw (a store refusing
@@ -159,7 +164,11 @@ func New(cfg Config) *Sim {
 	if cfg.RedialTicks <= 0 {
 		cfg.RedialTicks = 5
 	}
-	return &Sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5bfeed)), links: map[[2]int]*link{},
+	var cache *replicate.SigCache
+	if !cfg.NoSigCache {
+		cache = replicate.NewSigCache()
+	}
+	return &Sim{cfg: cfg, cache: cache, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5bfeed)), links: map[[2]int]*link{},
 		trace: sha256.New(), Counters: Counters{ByType: map[string]int{}}}
 }
 
@@ -249,7 +258,7 @@ func (s *Sim) dial(l *link) {
 
 func (s *Sim) newSession(p, remote *Peer, binding []byte) (*replicate.Session, error) {
 	c := replicate.Config{Self: p.ID, Key: p.Key, Network: p.Network, Remote: remote.ID, Binding: binding,
-		Storage: p.Store, Hub: p.Hub, Limits: s.cfg.Limits, Feeds: p.Feeds}
+		Storage: p.Store, Hub: p.Hub, Limits: s.cfg.Limits, Feeds: p.Feeds, SigCache: s.cache}
 	if s.cfg.Session != nil {
 		s.cfg.Session(p, &c)
 	}
