@@ -281,3 +281,58 @@ func TestLockFileNamesPID(t *testing.T) {
 		t.Fatalf("lock file %q %v", b, err)
 	}
 }
+
+// TestForkInBatch: two entries at one seq in one batch are a fork; entries
+// extending the first branch are stored, those of the other branch skipped.
+func TestForkInBatch(t *testing.T) {
+	db := openTest(t, t.TempDir())
+	k := testKey(t, 1)
+	main := makeFeed(t, k, feed.Head{}, 4)
+	o2, _ := feed.Create(k, testNet, main[0].Head(), feed.Draft{Content: []byte("2'")})
+	o3, _ := feed.Create(k, testNet, o2.Head(), feed.Draft{Content: []byte("3'")})
+	other := []feed.Entry{o2, o3}
+	res, err := db.Append(slices.Concat(main, other)...)
+	var fe *feed.ForkError
+	if !errors.As(err, &fe) || fe.Proof.Seq() != 2 {
+		t.Fatalf("want a fork at seq 2: %v", err)
+	}
+	if res.New != 4 || res.Skipped != 1 || len(res.Forks) != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if h, _, _ := db.Head(k.ID()); h != main[3].Head() {
+		t.Fatalf("head %+v", h)
+	}
+	// The other branch against the stored chain: one more proof at seq 2
+	// would be the same fork; its later entry is skipped.
+	res, err = db.Append(other...)
+	if !errors.As(err, &fe) || res.New != 0 || res.Skipped != 1 {
+		t.Fatalf("second time: %+v %v", res, err)
+	}
+	proofs, _ := db.Forks()
+	if len(proofs) != 1 {
+		t.Fatalf("%d proofs stored", len(proofs))
+	}
+	// A proof received from elsewhere, for a feed not stored here.
+	k2 := testKey(t, 2)
+	x := makeFeed(t, k2, feed.Head{}, 1)
+	y, _ := feed.Create(k2, testNet, feed.Head{}, feed.Draft{Content: []byte("y")})
+	p, err := feed.NewForkProof(testNet, x[0], y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddForkProof(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddForkProof(p); err != nil {
+		t.Fatal(err)
+	}
+	fh, ok, _ := db.Feed(k2.ID())
+	if !ok || fh.ForkedAt != 1 || fh.Head.Seq != 0 {
+		t.Fatalf("feed %+v %v", fh, ok)
+	}
+	bad := p
+	bad.B.Sig[0] ^= 1
+	if err := db.AddForkProof(bad); !errors.Is(err, feed.ErrBadForkProof) {
+		t.Fatalf("bad proof: %v", err)
+	}
+}

@@ -112,7 +112,7 @@ it prints "seq N clock C id ID".`)
 	if arg := pos[0]; arg == "-" {
 		sc := bufio.NewScanner(e.stdin)
 		sc.Buffer(make([]byte, 64<<10), feed.MaxContentSize+1)
-		for line := 1; sc.Scan(); line++ {
+		for sc.Scan() {
 			if len(sc.Bytes()) == 0 {
 				continue
 			}
