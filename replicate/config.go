@@ -105,7 +105,8 @@ type Config struct {
 	Limits Limits
 	// Feeds, if not nil, restricts replication to these feeds (partial
 	// replication): the session asks only for them and accepts nothing else.
-	// Nil replicates every feed.
+	// Nil replicates every feed. The hub takes the choice of the first
+	// session created with it; all sessions of one Hub must pass the same.
 	Feeds []identity.ID
 	// SummaryTicks is how many ticks pass between two anti-entropy Summary
 	// messages while the local heads changed. Default 10.

@@ -58,6 +58,9 @@ type Body interface {
 	appendBody(dst []byte) []byte
 }
 
+// maxListed is how many notes, feeds or runs a String lists before "…+n".
+const maxListed = 8
+
 // String gives the compact, stable form "a1b2c3d4->e5f6a7b8 Want{*:lazy}".
 func (m Message) String() string {
 	b := "<nil>"
@@ -227,6 +230,10 @@ func (h *Heads) String() string {
 		if i > 0 || h.Full {
 			b.WriteByte(' ')
 		}
+		if i == maxListed {
+			fmt.Fprintf(&b, "…+%d", len(h.Notes)-i)
+			break
+		}
 		fmt.Fprintf(&b, "%s:%d", n.Author.Short(), n.Seq)
 		if n.Seq > 0 {
 			b.WriteString("#" + n.ID.Short())
@@ -244,7 +251,11 @@ func (w *Want) String() string {
 		b.WriteString("*:" + w.Default.String())
 		sep = " "
 	}
-	for _, f := range w.Feeds {
+	for i, f := range w.Feeds {
+		if i == maxListed {
+			fmt.Fprintf(&b, "%s…+%d", sep, len(w.Feeds)-i)
+			break
+		}
 		b.WriteString(sep + f.Author.Short() + ":" + f.Mode.String())
 		sep = " "
 	}
@@ -258,6 +269,10 @@ func (e *Entries) String() string {
 	for i, r := range e.Runs {
 		if i > 0 {
 			b.WriteByte(' ')
+		}
+		if i == maxListed {
+			fmt.Fprintf(&b, "…+%d", len(e.Runs)-i)
+			break
 		}
 		if r.Count == 1 {
 			fmt.Fprintf(&b, "%s:%d", r.Author.Short(), r.First)
