@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -34,13 +35,13 @@ type peer struct {
 	bytes int // bytes sent, Hello excluded
 }
 
-func newPeer(t *testing.T, k *identity.Key, net identity.Network, remote identity.ID, binding []byte, mod func(*replicate.Config)) *peer {
+func newPeer(t testing.TB, k *identity.Key, net identity.Network, remote identity.ID, binding []byte, mod func(*replicate.Config)) *peer {
 	t.Helper()
 	p := &peer{key: k, store: replicatetest.NewMemStore(net), acked: map[identity.ID]uint64{}}
 	return p.open(t, net, remote, binding, mod)
 }
 
-func (p *peer) open(t *testing.T, net identity.Network, remote identity.ID, binding []byte, mod func(*replicate.Config)) *peer {
+func (p *peer) open(t testing.TB, net identity.Network, remote identity.ID, binding []byte, mod func(*replicate.Config)) *peer {
 	t.Helper()
 	c := replicate.Config{Self: p.key.ID(), Key: p.key, Network: net, Remote: remote, Binding: binding, Storage: p.store}
 	if mod != nil {
@@ -69,7 +70,7 @@ func (p *peer) write(t *testing.T, n int) {
 }
 
 // drain handles p's Ready and returns the encoded messages to deliver.
-func (p *peer) drain(t *testing.T) [][]byte {
+func (p *peer) drain(t testing.TB) [][]byte {
 	t.Helper()
 	var out [][]byte
 	for p.s.HasReady() {
@@ -105,7 +106,7 @@ func (p *peer) drain(t *testing.T) [][]byte {
 	return out
 }
 
-func deliver(t *testing.T, to *peer, msgs [][]byte) {
+func deliver(t testing.TB, to *peer, msgs [][]byte) {
 	t.Helper()
 	for _, b := range msgs {
 		m, err := replicate.DecodeMessage(b)
@@ -119,7 +120,7 @@ func deliver(t *testing.T, to *peer, msgs [][]byte) {
 }
 
 // pump exchanges messages until both sides are quiet, ticking between rounds.
-func pump(t *testing.T, a, b *peer, rounds int) {
+func pump(t testing.TB, a, b *peer, rounds int) {
 	t.Helper()
 	for range rounds {
 		ma, mb := a.drain(t), b.drain(t)
@@ -259,7 +260,7 @@ func sortNotes(ns []replicate.Note) {
 	}
 }
 
-func chain(t *testing.T, k *identity.Key, n, size int) []feed.Entry {
+func chain(t testing.TB, k *identity.Key, n, size int) []feed.Entry {
 	t.Helper()
 	var out []feed.Entry
 	var h feed.Head
@@ -402,4 +403,37 @@ func mustEntries(t *testing.T, st *replicatetest.MemStore, a identity.ID) []feed
 		t.Fatal(err)
 	}
 	return es
+}
+
+// BenchmarkEqualPeersSummary reports the bytes two peers holding the same
+// feeds exchange after their Hellos (target: under 100 whatever the count).
+func BenchmarkEqualPeersSummary(b *testing.B) {
+	for _, n := range []int{10, 1000, 10000} {
+		b.Run(fmt.Sprintf("feeds=%d", n), func(b *testing.B) {
+			ka, kb := key(1), key(2)
+			a := newPeer(b, ka, net1, kb.ID(), binding, nil)
+			c := newPeer(b, kb, net1, ka.ID(), binding, nil)
+			for i := range n {
+				seed := sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+				k, _ := identity.FromSeed(seed[:])
+				es := chain(b, k, 1, 10)
+				if err := a.store.Append(es...); err != nil {
+					b.Fatal(err)
+				}
+				if err := c.store.Append(es...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			total := 0
+			for range b.N {
+				a.bytes, c.bytes = 0, 0
+				a.open(b, net1, kb.ID(), binding, nil)
+				c.open(b, net1, ka.ID(), binding, nil)
+				pump(b, a, c, 20)
+				total += a.bytes + c.bytes
+			}
+			b.ReportMetric(float64(total)/float64(b.N), "bytes/exchange")
+		})
+	}
 }
