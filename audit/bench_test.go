@@ -28,7 +28,7 @@ var benchNet = identity.NetworkFromName("bench")
 // runs find it. Every 1000th entry of a feed references the head of the
 // next feed, so references are resolved too.
 func benchStore(b *testing.B) string {
-	dir := filepath.Join(os.TempDir(), "sbfeed-bench-audit-1M-v1")
+	dir := filepath.Join(os.TempDir(), "sbfeed-bench-audit-1M-v2")
 	if _, err := os.Stat(filepath.Join(dir, "complete")); err == nil {
 		return dir
 	}
