@@ -116,6 +116,8 @@ type remoteFeed struct {
 	claimTick   int
 	eagerTick   int  // tick this session was made eager by its claim
 	claimBanned bool // it claimed, was made eager, delivered nothing
+	bannedUntil int  // tick the ban ends (a lost message is not a lie forever)
+	bans        int  // consecutive bans: the next lasts twice as long
 	wantRetried bool // the eager Want was sent again after a stall
 }
 
@@ -450,7 +452,8 @@ func (s *Session) sendHeads(full bool) {
 		}
 	}
 	slices.SortFunc(authors, compareID)
-	s.forksSent = 0 // the remote may have missed them too
+	s.forksSent = 0   // the remote may have missed them too,
+	s.wantFull = true // and our Want
 	if len(authors) > int(s.rlim.MaxFeeds) {
 		s.logf("announcing %d of %d feeds (remote MaxFeeds)", s.rlim.MaxFeeds, len(authors))
 		authors = authors[:s.rlim.MaxFeeds]
@@ -521,6 +524,9 @@ func (s *Session) stepHeads(m *Heads) error {
 			}
 		}
 		// A lazy remote ahead of us: remember since when, to detect a stall.
+		if r.claimBanned && s.ticks >= r.bannedUntil {
+			r.claimBanned, r.wantRetried = false, false
+		}
 		if n.Seq > fs.accepted.Seq && s.hub.wanted(n.Author) && !r.claimBanned && fs.forkSeq == 0 {
 			if r.claim <= fs.accepted.Seq {
 				r.claimTick = s.ticks
@@ -697,7 +703,7 @@ func (s *Session) stepRun(m *Entries, run *Run) error {
 	}
 	s.stats.Accepted += len(fresh)
 	r := s.rf(a)
-	r.claimBanned, r.wantRetried = false, false
+	r.claimBanned, r.wantRetried, r.bans = false, false, 0
 	s.setHead(a, r, fresh[len(fresh)-1].Seq)
 	runs := s.pending[a]
 	if n := len(runs); n > 0 && runs[n-1][len(runs[n-1])-1].Seq == acc.Seq {
@@ -845,7 +851,11 @@ func (s *Session) Tick() {
 		if s.hub.eagerOf(a) == s {
 			if s.ticks-r.eagerTick >= 2*s.cfg.StallTicks && s.ticks-r.claimTick >= 2*s.cfg.StallTicks {
 				if r.eagerTick > 0 && r.wantRetried {
-					r.claimBanned = true // it claimed, we asked twice, nothing came
+					// It claimed, we asked twice, nothing came: ignore its
+					// claims for a while, longer each time.
+					r.claimBanned = true
+					r.bans++
+					r.bannedUntil = s.ticks + s.cfg.StallTicks<<min(r.bans+2, 10)
 					r.claim = 0
 					delete(s.claims, a)
 					continue

@@ -93,6 +93,7 @@ type link struct {
 	downAt   int
 	blocked  bool // partitioned
 	lastAt   [2]int
+	helloAt  [2]int // nothing overtakes the Hello of the current dial
 	dialable bool // wanted: redial when down
 }
 
@@ -392,10 +393,13 @@ func (s *Sim) send(l *link, from, to int, b []byte, hello bool) {
 	for range copies {
 		at := s.Now + s.cfg.MinLatency + s.rng.IntN(s.cfg.MaxLatency-s.cfg.MinLatency+1)
 		if !hello && s.cfg.Reorder > 0 && s.rng.Float64() < s.cfg.Reorder {
-			at += 1 + s.rng.IntN(3*s.cfg.MaxLatency)
+			at = max(at+1+s.rng.IntN(3*s.cfg.MaxLatency), l.helloAt[dir])
 		} else {
 			at = max(at, l.lastAt[dir]) // FIFO on the link
 			l.lastAt[dir] = at
+			if hello {
+				l.helloAt[dir] = at
+			}
 		}
 		s.seq++
 		heap.Push(&s.q, &flight{at: at, seq: s.seq, from: from, to: to, gen: l.gen, b: b, hello: hello})
