@@ -160,6 +160,7 @@ type Session struct {
 	summaryVersion uint64
 	summaryEvery   int
 	matched        bool
+	fullSent       bool // a full Heads was sent in this session
 	mismatches     int
 
 	// Verified entries not yet released, as contiguous runs per feed.
@@ -452,8 +453,13 @@ func (s *Session) sendHeads(full bool) {
 		}
 	}
 	slices.SortFunc(authors, compareID)
-	s.forksSent = 0   // the remote may have missed them too,
-	s.wantFull = true // and our Want
+	if s.fullSent {
+		// A repeated full vector: the remote may have missed our forks and
+		// our Want too.
+		s.forksSent = 0
+		s.wantFull = true
+	}
+	s.fullSent = true
 	if len(authors) > int(s.rlim.MaxFeeds) {
 		s.logf("announcing %d of %d feeds (remote MaxFeeds)", s.rlim.MaxFeeds, len(authors))
 		authors = authors[:s.rlim.MaxFeeds]

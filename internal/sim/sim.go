@@ -94,7 +94,7 @@ type link struct {
 	blocked  bool // partitioned
 	lastAt   [2]int
 	helloAt  [2]int // nothing overtakes the Hello of the current dial
-	dialable bool // wanted: redial when down
+	dialable bool   // wanted: redial when down
 }
 
 type flight struct {
