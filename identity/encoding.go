@@ -41,6 +41,10 @@ func decodeText(prefix, s string, key []byte, bad error) error {
 	if len(body) != want {
 		return fmt.Errorf("%w: %q has %d characters after %q, want %d", bad, clip(s), len(body), prefix, want)
 	}
+	if strings.ToLower(body) != body {
+		// Copy-paste through a system that upper-cases; say so plainly.
+		return fmt.Errorf("%w: %q has upper-case letters; the text form is lower case", bad, clip(s))
+	}
 	raw, err := b32.DecodeString(body)
 	if err != nil {
 		return fmt.Errorf("%w: %q: %v", bad, clip(s), err)

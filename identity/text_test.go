@@ -105,7 +105,7 @@ func TestIDMalformed(t *testing.T) {
 		{"prefix only", "sbf1", identity.ErrBadID, "characters"},
 		{"wrong version", "sbf2" + body, identity.ErrBadID, "does not start with"},
 		{"upper-case prefix", "SBF1" + body, identity.ErrBadID, "does not start with"},
-		{"upper case", "sbf1" + strings.ToUpper(body), identity.ErrBadID, "illegal"},
+		{"upper case", "sbf1" + strings.ToUpper(body), identity.ErrBadID, "upper-case letters"},
 		{"network prefix", identity.NetworkPrefix + body, identity.ErrBadID, "does not start with"},
 		{"one short", s[:len(s)-1], identity.ErrBadID, "want 58"},
 		{"one long", s + "a", identity.ErrBadID, "want 58"},
