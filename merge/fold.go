@@ -30,7 +30,7 @@ func (v *View[S, A]) fold(res *Result) {
 			v.takeSnapshot()
 		}
 		h := v.order[v.folded]
-		r := &v.recs[h]
+		r := v.rec(h)
 		next, err := v.step(v.state, h, res)
 		was := r.flags&fRefused != 0
 		if err != nil {
@@ -56,7 +56,7 @@ func (v *View[S, A]) fold(res *Result) {
 // step applies the entry h to s. Membership entries do not reach the
 // reducer; undecodable content is refused.
 func (v *View[S, A]) step(s S, h uint32, res *Result) (S, error) {
-	r := &v.recs[h]
+	r := v.rec(h)
 	switch {
 	case r.flags&fBad != 0:
 		return s, v.refusals[h]
@@ -173,7 +173,7 @@ func (v *View[S, A]) advanceFinal(res *Result) {
 		f = len(v.order)
 	}
 	for f < len(v.order) {
-		r := &v.recs[v.order[f]]
+		r := v.rec(v.order[f])
 		if r.flags&fForkClass == 0 && r.seq > low[r.lane] {
 			break
 		}
@@ -182,7 +182,9 @@ func (v *View[S, A]) advanceFinal(res *Result) {
 	if f != v.final {
 		v.final = f
 		res.FinalAdvanced = true
-		v.pruneSnapshots()
+		if len(v.snaps) > 2 && v.snaps[2].pos <= f {
+			v.pruneSnapshots() // two snapshots at or below final: one can go
+		}
 	}
 }
 
@@ -194,7 +196,7 @@ func (v *View[S, A]) State() S { return v.state }
 func (v *View[S, A]) Len() int { return int(v.squashed) + len(v.order) }
 
 // Known returns the number of entries placed (counting or not).
-func (v *View[S, A]) Known() int { return len(v.recs) }
+func (v *View[S, A]) Known() int { return v.nrecs }
 
 // Pending returns the number of entries waiting.
 func (v *View[S, A]) Pending() int { return v.npending }
@@ -212,7 +214,7 @@ func (v *View[S, A]) Order() iter.Seq2[int, Placed] {
 }
 
 func (v *View[S, A]) placed(h uint32) Placed {
-	r := &v.recs[h]
+	r := v.rec(h)
 	p := Placed{ID: r.id, Author: v.authors[v.authorOfRec(h)].id, Seq: r.seq, Clock: r.clock, Member: r.flags&fMember != 0}
 	if r.flags&fRefused != 0 {
 		p.Refused = v.refusals[h]
@@ -225,7 +227,7 @@ func (v *View[S, A]) placed(h uint32) Placed {
 func (v *View[S, A]) Refusals() []Refusal {
 	var out []Refusal
 	for _, h := range v.order {
-		r := &v.recs[h]
+		r := v.rec(h)
 		if r.flags&fRefused != 0 {
 			out = append(out, Refusal{ID: r.id, Author: v.authors[v.authorOfRec(h)].id, Seq: r.seq, Err: v.refusals[h]})
 		}
@@ -294,7 +296,7 @@ func (v *View[S, A]) Squash() (Snapshot[S], error) {
 	}
 	ids := make([]feed.ID, f)
 	for p := range f {
-		ids[p] = v.recs[v.order[p]].id
+		ids[p] = v.rec(v.order[p]).id
 	}
 	tree, err := TreeRoot(ids)
 	if err != nil {
@@ -314,7 +316,7 @@ func (v *View[S, A]) Squash() (Snapshot[S], error) {
 
 	var zero A
 	for _, h := range v.order[:f] {
-		r := &v.recs[h]
+		r := v.rec(h)
 		r.flags = (r.flags | fSquashed) &^ fCounting
 		r.action = zero
 		delete(v.refusals, h)

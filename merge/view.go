@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -19,8 +20,15 @@ type View[S, A any] struct {
 	cfg  Config[S, A]
 	open bool // no writer set: everyone writes, nothing is final
 
-	recs  []rec[A]
-	index map[feed.ID]uint32
+	// Records of placed entries, in fixed-size chunks so that growth never
+	// copies them; a handle is the placement number.
+	chunks [][]rec[A]
+	nrecs  int
+	// index finds a record by ID: keyed by the first 8 bytes of the ID,
+	// with the rare collisions (possibly ground by an attacker) in over.
+	index   map[uint64]uint32
+	over    map[feed.ID]uint32
+	indexed int // records below this handle are in the index
 
 	authors   []author
 	authorIdx map[identity.ID]uint32
@@ -58,7 +66,8 @@ type View[S, A any] struct {
 	now      uint64
 
 	lowBuf   []uint64
-	mutation error // first input mutation seen by Config.CheckReducer
+	forkRecs []uint32 // entries at or after their author's fork seq
+	mutation error    // first input mutation seen by Config.CheckReducer
 }
 
 type rec[A any] struct {
@@ -117,7 +126,8 @@ func New[S, A any](cfg Config[S, A]) (*View[S, A], error) {
 	v := &View[S, A]{
 		cfg:       c,
 		open:      len(c.Writers) == 0,
-		index:     make(map[feed.ID]uint32),
+		index:     make(map[uint64]uint32),
+		over:      make(map[feed.ID]uint32),
 		authorIdx: make(map[identity.ID]uint32),
 		vcData:    []uint64{0},
 		refusals:  make(map[uint32]error),
@@ -161,22 +171,72 @@ func (v *View[S, A]) authorOf(id identity.ID) uint32 {
 
 const noHandle = ^uint32(0)
 
-func (v *View[S, A]) key(h uint32) Key { r := &v.recs[h]; return Key{Clock: r.clock, ID: r.id} }
+const (
+	chunkBits = 12
+	chunkMask = 1<<chunkBits - 1
+)
+
+func (v *View[S, A]) rec(h uint32) *rec[A] { return &v.chunks[h>>chunkBits][h&chunkMask] }
+
+func (v *View[S, A]) newRec(r rec[A]) {
+	if v.nrecs&chunkMask == 0 {
+		v.chunks = append(v.chunks, make([]rec[A], 1<<chunkBits))
+	}
+	*v.rec(uint32(v.nrecs)) = r
+	v.nrecs++
+}
+
+func idKey(id feed.ID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
+
+// lookup returns the handle of the entry with this ID. The index is built
+// lazily: entries placed on the in-order fast path are indexed on the first
+// lookup that needs them, so a run of one feed arriving in order costs no
+// hash-table work at all.
+func (v *View[S, A]) lookup(id feed.ID) (uint32, bool) {
+	for {
+		if h, ok := v.index[idKey(id)]; ok && v.rec(h).id == id {
+			return h, true
+		}
+		if len(v.over) > 0 {
+			if h, ok := v.over[id]; ok {
+				return h, true
+			}
+		}
+		if v.indexed == v.nrecs {
+			return 0, false
+		}
+		for ; v.indexed < v.nrecs; v.indexed++ {
+			h := uint32(v.indexed)
+			v.indexAdd(v.rec(h).id, h)
+		}
+	}
+}
+
+func (v *View[S, A]) indexAdd(id feed.ID, h uint32) {
+	k := idKey(id)
+	if _, taken := v.index[k]; taken {
+		v.over[id] = h
+		return
+	}
+	v.index[k] = h
+}
+
+func (v *View[S, A]) key(h uint32) Key { r := v.rec(h); return Key{Clock: r.clock, ID: r.id} }
 
 func (v *View[S, A]) less(h, g uint32) bool {
-	a, b := &v.recs[h], &v.recs[g]
+	a, b := v.rec(h), v.rec(g)
 	if a.clock != b.clock {
 		return a.clock < b.clock
 	}
 	return a.id.Compare(b.id) < 0
 }
 
-func (v *View[S, A]) authorOfRec(h uint32) uint32 { return v.lanes[v.recs[h].lane].author }
+func (v *View[S, A]) authorOfRec(h uint32) uint32 { return v.lanes[v.rec(h).lane].author }
 
 // vcAt returns the highest seq of lane l in the causal past of h, h itself
 // included.
 func (v *View[S, A]) vcAt(h uint32, l uint32) uint64 {
-	r := &v.recs[h]
+	r := v.rec(h)
 	if r.lane == l {
 		return r.seq
 	}
@@ -189,7 +249,7 @@ func (v *View[S, A]) vcAt(h uint32, l uint32) uint64 {
 
 // inPast reports whether e is h or in h's causal past.
 func (v *View[S, A]) inPast(e, h uint32) bool {
-	return v.vcAt(h, v.recs[e].lane) >= v.recs[e].seq
+	return v.vcAt(h, v.rec(e).lane) >= v.rec(e).seq
 }
 
 // Add adds entries in any order, any number of times. The entries must
@@ -269,7 +329,7 @@ func (v *View[S, A]) place(e *feed.Entry, res *Result) bool {
 			continue
 		}
 		if len(v.waiting) > 0 {
-			id := v.recs[h].id
+			id := v.rec(h).id
 			if ws, ok := v.waiting[id]; ok {
 				delete(v.waiting, id)
 				for i := range ws {
@@ -314,29 +374,37 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 		return noHandle, false
 	}
 	id := e.ID()
-	if _, ok := v.index[id]; ok {
-		res.Duplicates++
-		return noHandle, false
+	a := v.authorOf(e.Author)
+	// Fast path: e follows the tip of its author's main lane. Then e is not
+	// known yet (a known successor of the tip would be the tip).
+	prevH := noHandle
+	if e.Seq > 1 {
+		if t := v.lanes[v.authors[a].main].tip; t != noHandle && v.rec(t).id == e.Prev {
+			prevH = t
+		}
+	}
+	if prevH == noHandle {
+		if _, ok := v.lookup(id); ok {
+			res.Duplicates++
+			return noHandle, false
+		}
 	}
 	if e.Kind == feed.HLC && e.Clock>>16 > v.now+v.cfg.Clock.MaxSkew {
 		v.wait(e, feed.ID{}, res)
 		return noHandle, false
 	}
-	a := v.authorOf(e.Author)
 	// Chain rule.
-	prevH := noHandle
 	var prevClock uint64
 	if e.Seq > 1 {
-		ml := &v.lanes[v.authors[a].main]
-		if ml.tip != noHandle && v.recs[ml.tip].id == e.Prev {
-			prevH = ml.tip
-		} else if h, ok := v.index[e.Prev]; ok {
+		if prevH != noHandle {
+			// found above
+		} else if h, ok := v.lookup(e.Prev); ok {
 			prevH = h
 		} else {
 			v.wait(e, e.Prev, res)
 			return noHandle, false
 		}
-		p := &v.recs[prevH]
+		p := v.rec(prevH)
 		if v.lanes[p.lane].author != a {
 			v.reject(e, res, &feed.Error{Author: e.Author, Seq: e.Seq, Field: "prev", Err: feed.ErrBrokenChain, Detail: "previous entry is another author's"})
 			return noHandle, false
@@ -349,18 +417,18 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 	}
 	// Causal rule.
 	for _, r := range e.Refs {
-		if _, ok := v.index[r]; !ok {
+		if _, ok := v.lookup(r); !ok {
 			v.wait(e, r, res)
 			return noHandle, false
 		}
 	}
 	if len(e.Refs) > 0 || e.Kind == feed.Lamport && e.Seq == 1 {
 		err := e.VerifyRefs(prevClock, func(id feed.ID) (identity.ID, uint64, bool) {
-			h, ok := v.index[id]
+			h, ok := v.lookup(id)
 			if !ok {
 				return identity.ID{}, 0, false
 			}
-			return v.authors[v.authorOfRec(h)].id, v.recs[h].clock, true
+			return v.authors[v.authorOfRec(h)].id, v.rec(h).clock, true
 		})
 		if err != nil {
 			v.reject(e, res, err)
@@ -377,7 +445,7 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 			ln, forked = v.newLane(a), true
 		}
 	} else {
-		ln = v.recs[prevH].lane
+		ln = v.rec(prevH).lane
 		if v.lanes[ln].tip != prevH {
 			ln, forked = v.newLane(a), true
 		}
@@ -396,16 +464,20 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 	// Vector clock of the past, own lane excluded.
 	vc := uint32(0)
 	if prevH != noHandle {
-		vc = v.recs[prevH].vc
+		vc = v.rec(prevH).vc
 	}
-	if len(e.Refs) > 0 || prevH != noHandle && v.recs[prevH].lane != ln {
+	if len(e.Refs) > 0 || prevH != noHandle && v.rec(prevH).lane != ln {
 		vc = v.mergeVC(prevH, e.Refs, ln)
 	}
-	h := uint32(len(v.recs))
-	v.recs = append(v.recs, rec[A]{id: id, clock: e.Clock, seq: e.Seq, lane: ln, vc: vc})
-	v.index[id] = h
+	h := uint32(v.nrecs)
+	v.newRec(rec[A]{id: id, clock: e.Clock, seq: e.Seq, lane: ln, vc: vc})
+	if v.indexed == int(h) && prevH == noHandle {
+		// Not on the fast path: index now (it will be looked up).
+		v.indexAdd(id, h)
+		v.indexed++
+	}
 	v.lanes[ln].tip = h
-	r := &v.recs[h]
+	r := v.rec(h)
 	res.Placed++
 
 	if IsMember(e.Content) {
@@ -454,7 +526,7 @@ func (v *View[S, A]) mergeVC(prev uint32, refs []feed.ID, ln uint32) uint32 {
 	n := len(v.lanes)
 	vec := make([]uint64, n)
 	add := func(h uint32) {
-		r := &v.recs[h]
+		r := v.rec(h)
 		m := v.vcData[r.vc]
 		for i := uint64(0); i < m; i++ {
 			vec[i] = max(vec[i], v.vcData[uint64(r.vc)+1+i])
@@ -465,7 +537,8 @@ func (v *View[S, A]) mergeVC(prev uint32, refs []feed.ID, ln uint32) uint32 {
 		add(prev)
 	}
 	for _, id := range refs {
-		add(v.index[id])
+		h, _ := v.lookup(id)
+		add(h)
 	}
 	vec[ln] = 0
 	off := uint32(len(v.vcData))
@@ -476,7 +549,7 @@ func (v *View[S, A]) mergeVC(prev uint32, refs []feed.ID, ln uint32) uint32 {
 
 // insert puts a counting entry into the order.
 func (v *View[S, A]) insert(h uint32, res *Result) {
-	r := &v.recs[h]
+	r := v.rec(h)
 	if v.squashed > 0 && (Key{Clock: r.clock, ID: r.id}).Compare(v.squashKey) <= 0 {
 		// Only possible for a fork branch acknowledged after the squash
 		// (see merge-v1.md, "Known limits"): it cannot count here.
@@ -533,7 +606,7 @@ func (v *View[S, A]) writerAt(h uint32) bool {
 // and if its author forked at or before its seq, every other writer has
 // acknowledged it.
 func (v *View[S, A]) counts(h uint32) bool {
-	r := &v.recs[h]
+	r := v.rec(h)
 	a := v.authorOfRec(h)
 	if !v.writerAt(h) {
 		return false
@@ -547,6 +620,9 @@ func (v *View[S, A]) counts(h uint32) bool {
 		}
 	}
 	if fs := v.authors[a].forkSeq; fs != 0 && r.seq >= fs {
+		if r.flags&fForkClass == 0 {
+			v.forkRecs = append(v.forkRecs, h)
+		}
 		r.flags |= fForkClass
 		return v.protected(h)
 	}
@@ -586,12 +662,12 @@ func (v *View[S, A]) acked(w, h uint32) bool {
 }
 
 func (v *View[S, A]) protectionChanged() bool {
-	for h := range v.recs {
-		r := &v.recs[h]
-		if r.flags&fForkClass == 0 || r.flags&fSquashed != 0 {
+	for _, h := range v.forkRecs {
+		r := v.rec(h)
+		if r.flags&fSquashed != 0 {
 			continue
 		}
-		if v.protected(uint32(h)) != (r.flags&fCounting != 0) {
+		if v.protected(h) != (r.flags&fCounting != 0) {
 			return true
 		}
 	}
@@ -608,7 +684,7 @@ func (v *View[S, A]) rebuild(res *Result) {
 		a := v.authorOfRec(op.h)
 		op.valid = v.writerAt(op.h)
 		fs := v.authors[a].forkSeq
-		op.effective = op.valid && (fs == 0 || v.recs[op.h].seq < fs)
+		op.effective = op.valid && (fs == 0 || v.rec(op.h).seq < fs)
 		if op.effective {
 			v.touched[op.target] = true
 			v.removes = v.removes || op.op == OpRemove
@@ -630,8 +706,9 @@ func (v *View[S, A]) rebuild(res *Result) {
 	}
 	old := v.order
 	var order []uint32
-	for h := range v.recs {
-		r := &v.recs[h]
+	v.forkRecs = v.forkRecs[:0]
+	for h := range v.nrecs {
+		r := v.rec(uint32(h))
 		if r.flags&fSquashed != 0 {
 			continue
 		}
@@ -655,9 +732,9 @@ func (v *View[S, A]) rebuild(res *Result) {
 	}
 	v.dirty = min(v.dirty, p)
 	for _, h := range old {
-		if v.recs[h].flags&fCounting == 0 && v.recs[h].flags&fRefused != 0 {
-			v.recs[h].flags &^= fRefused
-			res.Unrefused = append(res.Unrefused, v.recs[h].id)
+		if v.rec(h).flags&fCounting == 0 && v.rec(h).flags&fRefused != 0 {
+			v.rec(h).flags &^= fRefused
+			res.Unrefused = append(res.Unrefused, v.rec(h).id)
 		}
 	}
 }
