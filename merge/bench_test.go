@@ -92,7 +92,7 @@ func BenchmarkLateInsert(b *testing.B) {
 			var ha, hb feed.Head
 			hist := chain(b, ka, &ha, d+2048)
 			v.Add(hist...)
-			calls := 0
+			calls, most := 0, 0
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
@@ -108,9 +108,14 @@ func BenchmarkLateInsert(b *testing.B) {
 				b.StartTimer()
 				r := v.Add(late)
 				calls += r.Replayed
+				most = max(most, r.Replayed)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(calls)/float64(b.N), "reducer-calls/insert")
+			b.ReportMetric(float64(most), "max-reducer-calls")
+			if most > d+1+merge.DefaultSpacing {
+				b.Fatalf("an insertion at depth %d made %d reducer calls, bound %d", d, most, d+1+merge.DefaultSpacing)
+			}
 			if v.State() != int64(v.Len()) {
 				b.Fatalf("state %d, len %d", v.State(), v.Len())
 			}
@@ -138,6 +143,16 @@ func BenchmarkRetainedMemory(b *testing.B) {
 				var head feed.Head
 				for done := 0; done < n; done += 1 << 16 {
 					v.Add(chain(b, a, &head, min(1<<16, n-done))...)
+				}
+				// An entry whose previous entry is unknown forces the
+				// lazily built ID index into existence (the lookup misses):
+				// measure the view as a multi-writer peer has it.
+				orphan, err := feed.Next(testKey(b, 2).ID(), feed.Head{Seq: 1, ID: feed.ID{1}, Clock: 1}, feed.Draft{Content: one})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r := v.Add(orphan); r.Pending != 1 {
+					b.Fatal("orphan not pending")
 				}
 				runtime.GC()
 				runtime.ReadMemStats(&after)

@@ -45,6 +45,11 @@ type Config[S, A any] struct {
 	// before and after every call and makes [View.Check] report a change:
 	// the way to catch a reducer that mutates its input. It is slow.
 	CheckReducer bool
+	// IndexSeed keys the hash of the view's ID index. It changes no result,
+	// only the memory layout; the node should set it from crypto/rand so that
+	// nobody can grind entry IDs into one probe chain (hash flooding). Zero
+	// is a fixed seed, fine for tests.
+	IndexSeed uint64
 }
 
 // SnapshotPolicy says which states the view keeps to rewind to. Memory is

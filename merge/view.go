@@ -24,10 +24,9 @@ type View[S, A any] struct {
 	// copies them; a handle is the placement number.
 	chunks [][]rec[A]
 	nrecs  int
-	// index finds a record by ID: keyed by the first 8 bytes of the ID,
-	// with the rare collisions (possibly ground by an attacker) in over.
-	index   map[uint64]uint32
-	over    map[feed.ID]uint32
+	// The ID index: open addressing over handles+1 (0 = empty).
+	slots   []uint32
+	nslots  int
 	indexed int // records below this handle are in the index
 
 	authors   []author
@@ -126,8 +125,6 @@ func New[S, A any](cfg Config[S, A]) (*View[S, A], error) {
 	v := &View[S, A]{
 		cfg:       c,
 		open:      len(c.Writers) == 0,
-		index:     make(map[uint64]uint32),
-		over:      make(map[feed.ID]uint32),
 		authorIdx: make(map[identity.ID]uint32),
 		vcData:    []uint64{0},
 		refusals:  make(map[uint32]error),
@@ -186,39 +183,70 @@ func (v *View[S, A]) newRec(r rec[A]) {
 	v.nrecs++
 }
 
-func idKey(id feed.ID) uint64 { return binary.LittleEndian.Uint64(id[:8]) }
+// slotHash mixes the first 8 bytes of an ID with Config.IndexSeed
+// (splitmix64 finaliser), so an attacker who does not know the seed cannot
+// grind IDs into one probe chain.
+func (v *View[S, A]) slotHash(id feed.ID) uint64 {
+	x := binary.LittleEndian.Uint64(id[:8]) ^ v.cfg.IndexSeed
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
 
-// lookup returns the handle of the entry with this ID. The index is built
-// lazily: entries placed on the in-order fast path are indexed on the first
-// lookup that needs them, so a run of one feed arriving in order costs no
-// hash-table work at all.
+// lookup returns the handle of the entry with this ID. The index is an
+// open-addressing table of handles (4 bytes a slot; the IDs stay in the
+// records), built lazily: entries placed on the in-order fast path are
+// indexed on the first lookup that needs them, so a run of one feed
+// arriving in order costs no hash-table work at all.
 func (v *View[S, A]) lookup(id feed.ID) (uint32, bool) {
 	for {
-		if h, ok := v.index[idKey(id)]; ok && v.rec(h).id == id {
-			return h, true
-		}
-		if len(v.over) > 0 {
-			if h, ok := v.over[id]; ok {
-				return h, true
+		if len(v.slots) > 0 {
+			mask := uint64(len(v.slots) - 1)
+			for i := v.slotHash(id) & mask; ; i = (i + 1) & mask {
+				s := v.slots[i]
+				if s == 0 {
+					break
+				}
+				if v.rec(s-1).id == id {
+					return s - 1, true
+				}
 			}
 		}
 		if v.indexed == v.nrecs {
 			return 0, false
 		}
 		for ; v.indexed < v.nrecs; v.indexed++ {
-			h := uint32(v.indexed)
-			v.indexAdd(v.rec(h).id, h)
+			v.indexAdd(uint32(v.indexed))
 		}
 	}
 }
 
-func (v *View[S, A]) indexAdd(id feed.ID, h uint32) {
-	k := idKey(id)
-	if _, taken := v.index[k]; taken {
-		v.over[id] = h
-		return
+// indexAdd puts handle h in the table, growing it to keep the load at
+// most 3/4.
+func (v *View[S, A]) indexAdd(h uint32) {
+	if (v.nslots+1)*4 > len(v.slots)*3 {
+		old := v.slots
+		v.slots = make([]uint32, max(1024, 2*len(old)))
+		v.nslots = 0
+		for _, s := range old {
+			if s != 0 {
+				v.slotPut(s - 1)
+			}
+		}
 	}
-	v.index[k] = h
+	v.slotPut(h)
+}
+
+func (v *View[S, A]) slotPut(h uint32) {
+	mask := uint64(len(v.slots) - 1)
+	i := v.slotHash(v.rec(h).id) & mask
+	for v.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	v.slots[i] = h + 1
+	v.nslots++
 }
 
 func (v *View[S, A]) key(h uint32) Key { r := v.rec(h); return Key{Clock: r.clock, ID: r.id} }
@@ -473,7 +501,7 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 	v.newRec(rec[A]{id: id, clock: e.Clock, seq: e.Seq, lane: ln, vc: vc})
 	if v.indexed == int(h) && prevH == noHandle {
 		// Not on the fast path: index now (it will be looked up).
-		v.indexAdd(id, h)
+		v.indexAdd(h)
 		v.indexed++
 	}
 	v.lanes[ln].tip = h
