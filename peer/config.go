@@ -39,13 +39,18 @@ type Config struct {
 	Transport transport.Config
 
 	// Limits are announced to every remote and enforced on it. Zero
-	// fields: Window 8192 entries (bulk sync needs a deep pipeline: one
-	// synced batch per window), MaxFrame 1 MiB, MaxFeeds 65536.
+	// fields: Window 32768 entries (bulk sync needs a deep pipeline:
+	// several synced batches in flight), MaxFrame 1 MiB, MaxFeeds 65536.
 	Limits replicate.Limits
 
 	// Tick is the length of one replication tick (handshake timeout,
 	// stalled-source detection, resends are counted in ticks). Zero: 100ms.
 	Tick time.Duration
+
+	// BatchBytes is how many bytes of received frames the owner steps
+	// before it persists what they released in one synced batch. Larger
+	// batches sync less often; smaller ones acknowledge sooner. Zero: 2 MiB.
+	BatchBytes int
 
 	// MaxQueue bounds the bytes queued for one connection's writers. A
 	// remote that reads so slowly that the queue overflows is dropped (its
@@ -74,11 +79,14 @@ func (c *Config) Clone() *Config {
 // EnsureDefaults fills zero fields with their defaults.
 func (c *Config) EnsureDefaults() {
 	if c.Limits.Window == 0 {
-		c.Limits.Window = 8192
+		c.Limits.Window = 32768
 	}
 	c.Limits.EnsureDefaults()
 	if c.Tick == 0 {
 		c.Tick = 100 * time.Millisecond
+	}
+	if c.BatchBytes == 0 {
+		c.BatchBytes = 2 << 20
 	}
 	if c.MaxQueue == 0 {
 		c.MaxQueue = 64 << 20

@@ -23,10 +23,10 @@ type pconn struct {
 	out  [2]*outQueue
 
 	dead     bool
-	failing  bool     // fail is closing it
-	accepted int      // remote streams accepted
-	eofs     int      // remote streams ended cleanly
-	early    [][]byte // data frames that arrived before the handshake
+	failing  bool      // fail is closing it
+	accepted int       // remote streams accepted
+	eofs     int       // remote streams ended cleanly
+	early    []inbound // data frames that arrived before the handshake
 }
 
 // send encodes one message as a frame and queues it: Entries on the data
@@ -83,7 +83,8 @@ func (pc *pconn) acceptStreams() {
 	}
 }
 
-// read moves frames from one stream to the owner goroutine. When the owner
+// read decodes frames from one stream and hands the messages to the owner
+// goroutine (decoding here spreads it over the cores). When the owner
 // is slow, deliver blocks, the stream is not read, and QUIC flow control
 // stops the remote: that is the backpressure.
 func (pc *pconn) read(r *transport.RecvStream) {
@@ -97,7 +98,9 @@ func (pc *pconn) read(r *transport.RecvStream) {
 			pc.deliver(inbound{pc: pc, kind: r.Kind(), err: err})
 			return
 		}
-		if !pc.deliver(inbound{pc: pc, kind: r.Kind(), frame: b}) {
+		in := inbound{pc: pc, kind: r.Kind(), size: len(b)}
+		in.msg, in.bad = replicate.DecodeMessage(b)
+		if !pc.deliver(in) {
 			return
 		}
 	}

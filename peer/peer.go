@@ -59,7 +59,9 @@ type Peer struct {
 type inbound struct {
 	pc       *pconn
 	kind     transport.StreamKind
-	frame    []byte
+	size     int               // frame bytes
+	msg      replicate.Message // decoded by the reader, off the owner goroutine
+	bad      error             // the frame is not a message
 	accepted bool
 	err      error
 }
@@ -264,12 +266,16 @@ func (p *Peer) run() {
 	for {
 		select {
 		case in := <-p.inbound:
+			// Step what else has arrived, up to BatchBytes, before
+			// persisting: one synced batch covers several frames, yet
+			// acknowledgements still flow back while later frames are in
+			// flight, so the remote never waits for a whole window.
+			stepped := in.size
 			p.handle(in)
-			// Step whatever else has arrived before persisting, so one
-			// synced batch covers many frames.
-			for i := 0; i < 512; i++ {
+			for stepped < p.cfg.BatchBytes {
 				select {
 				case in := <-p.inbound:
+					stepped += in.size
 					p.handle(in)
 					continue
 				default:
@@ -355,28 +361,28 @@ func (p *Peer) handle(in inbound) {
 			p.fail(pc, fmt.Errorf("%w: %d data frames before the handshake", transport.ErrProtocol, len(pc.early)))
 			return
 		}
-		pc.early = append(pc.early, in.frame)
+		pc.early = append(pc.early, in)
 		return
 	}
-	p.step(pc, in.frame)
+	p.step(pc, in)
 	if len(pc.early) > 0 && pc.sess.Version() != 0 && !pc.dead {
 		early := pc.early
 		pc.early = nil
-		for _, f := range early {
+		for _, e := range early {
 			if pc.dead {
 				return
 			}
-			p.step(pc, f)
+			p.step(pc, e)
 		}
 	}
 }
 
-func (p *Peer) step(pc *pconn, frame []byte) {
-	m, err := replicate.DecodeMessage(frame)
-	if err != nil {
-		p.fail(pc, &replicate.PeerError{Peer: pc.c.Peer(), Err: replicate.ErrMalformed, Detail: err.Error()})
+func (p *Peer) step(pc *pconn, in inbound) {
+	if in.bad != nil {
+		p.fail(pc, &replicate.PeerError{Peer: pc.c.Peer(), Err: replicate.ErrMalformed, Detail: in.bad.Error()})
 		return
 	}
+	m := in.msg
 	m.From, m.To = pc.c.Peer(), p.self
 	if err := pc.sess.Step(m); err != nil {
 		p.fail(pc, err)
