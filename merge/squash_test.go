@@ -2,8 +2,12 @@ package merge_test
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/sbfeed/sbfeed/identity"
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/merge"
@@ -164,4 +168,54 @@ func TestLeafNodeSeparation(t *testing.T) {
 	if merge.VerifyInclusion(root, feed.ID(n01), fake) == nil {
 		t.Fatal("an interior node passed for a leaf")
 	}
+}
+
+// TestSpecVectors pins the values printed in docs/spec/merge-v1.md,
+// "Test vectors".
+func TestSpecVectors(t *testing.T) {
+	id := func(b byte) (x feed.ID) {
+		for i := range x {
+			x[i] = b
+		}
+		return x
+	}
+	a, b, c := id(0x0a), id(0x0b), id(0x0c)
+	hx := func(h [32]byte) string { return fmt.Sprintf("%x", h[:]) }
+	t3, _ := merge.TreeRoot([]feed.ID{a, b, c})
+	t4, _ := merge.TreeRoot([]feed.ID{a, b, c, c})
+	var zero [32]byte
+	for _, v := range []struct{ got, want string }{
+		{hx(t3), "8a8a45e144c6366bfea3ed3fae5d4e07fa9fd8575cf73dd54a6516aff7d9135c"},
+		{hx(t4), "8a8a45e144c6366bfea3ed3fae5d4e07fa9fd8575cf73dd54a6516aff7d9135c"},
+		{hx(merge.SquashRoot(zero, 0, 3, t3)), "2d4a7c99990a31624dbf83439090ec70f3dfd1c98e8a80ae3f3b0b53c940095c"},
+		{hx(merge.SquashRoot(zero, 0, 4, t4)), "5ca6184cb07641b0157df54edc2830211916565d9b77fa6504af76aee744ddd1"},
+	} {
+		if v.got != v.want {
+			t.Errorf("got %s, want %s", v.got, v.want)
+		}
+	}
+	s := merge.Snapshot[int]{IDs: []feed.ID{a, b, c}}
+	p, err := s.Prove(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Path) != 2 || hx(p.Path[0]) != "a61222bf056ce6288ef7cb15fc08c1e51de757e1bfd9f8483ec44be54b0c83fc" ||
+		hx(p.Path[1]) != "02b541afc3e8b1782ebf63078918baf67a4fb4855fe995023be922977b42867d" {
+		t.Errorf("proof path of C: %x", p.Path)
+	}
+	root3, _ := hexDecode("2d4a7c99990a31624dbf83439090ec70f3dfd1c98e8a80ae3f3b0b53c940095c")
+	if err := merge.VerifyInclusion(root3, c, p); err != nil {
+		t.Error(err)
+	}
+	want := "73626665656" // "sbfee…"
+	if got := fmt.Sprintf("%x", merge.AddWriterContent(identity.ID{})); got[:11] != want || len(got) != 2*50 {
+		t.Errorf("membership content %s", got)
+	}
+}
+
+func hexDecode(s string) ([32]byte, error) {
+	var out [32]byte
+	b, err := hex.DecodeString(s)
+	copy(out[:], b)
+	return out, err
 }
