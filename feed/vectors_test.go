@@ -3,6 +3,11 @@ package feed_test
 import (
 	"bytes"
 	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sbfeed/sbfeed/feed"
@@ -171,4 +176,67 @@ func runForkProof(t *testing.T, net identity.Network, items [][]byte) error {
 		t.Fatal("accepted fork proof does not round trip")
 	}
 	return p.Verify(net)
+}
+
+// TestVectorsReproducible runs docs/vectors/gen.go into a temporary
+// directory and checks that it writes exactly the committed vectors and
+// generated fuzz seeds, byte for byte: the vectors are what the spec says
+// the generator makes, and nobody edited them by hand.
+func TestVectorsReproducible(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the generator")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool in PATH")
+	}
+	tmp := t.TempDir()
+	cmd := exec.Command(goTool, "run", "gen.go", "-root", tmp)
+	cmd.Dir = "../docs/vectors"
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run gen.go: %v\n%s", err, out)
+	}
+	// Compare the generated tree with the repository's, in both directions.
+	generated := map[string]bool{}
+	err = filepath.WalkDir(tmp, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(tmp, path)
+		generated[filepath.ToSlash(rel)] = true
+		want, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		got, err := os.ReadFile(filepath.Join("..", rel))
+		if err != nil {
+			t.Errorf("%s: generated but not committed (%v)", rel, err)
+			return nil
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from what gen.go writes; run go run docs/vectors/gen.go", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(generated) < 100 {
+		t.Fatalf("gen.go wrote only %d files", len(generated))
+	}
+	var committed []string
+	for _, pattern := range []string{"../docs/vectors/feed/*", "../docs/vectors/identity/*", "../docs/vectors/keyfile/*",
+		"testdata/fuzz/*/gen-*", "../identity/testdata/fuzz/*/gen-*"} {
+		m, _ := filepath.Glob(pattern)
+		committed = append(committed, m...)
+	}
+	for _, c := range committed {
+		rel := filepath.ToSlash(strings.TrimPrefix(filepath.Clean(c), "../"))
+		if !strings.HasPrefix(c, "..") {
+			rel = "feed/" + filepath.ToSlash(c)
+		}
+		if !generated[rel] {
+			t.Errorf("%s is committed but gen.go no longer writes it", rel)
+		}
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"log"
 	"os"
@@ -180,8 +181,12 @@ func (o *out) seed(dir, name, typ, value string) {
 }
 
 func main() {
-	if _, err := os.Stat("go.mod"); err != nil {
-		log.Fatal("run from the repository root: go run docs/vectors/gen.go")
+	root := flag.String("root", ".", "repository root to write under (feed/vectors_test.go writes to a temporary directory and compares)")
+	flag.Parse()
+	if *root == "." {
+		if _, err := os.Stat("go.mod"); err != nil {
+			log.Fatal("run from the repository root: go run docs/vectors/gen.go")
+		}
 	}
 	o := &out{files: map[string][]byte{}}
 	genFeed(o)
@@ -191,16 +196,17 @@ func main() {
 	// Replace the previous output: every vector, and the generated seeds
 	// (other corpus files, such as fuzzer finds, are kept).
 	for _, dir := range []string{"docs/vectors/feed", "docs/vectors/identity", "docs/vectors/keyfile"} {
-		check(os.RemoveAll(dir))
+		check(os.RemoveAll(filepath.Join(*root, dir)))
 	}
 	for _, dir := range []string{"feed/testdata/fuzz/FuzzDecodeEntry", "feed/testdata/fuzz/FuzzDecodeForkProof",
 		"identity/testdata/fuzz/FuzzParseID", "identity/testdata/fuzz/FuzzParseNetwork", "identity/testdata/fuzz/FuzzParseKeyFile"} {
-		old, _ := filepath.Glob(filepath.Join(dir, "gen-*"))
+		old, _ := filepath.Glob(filepath.Join(*root, dir, "gen-*"))
 		for _, f := range old {
 			check(os.Remove(f))
 		}
 	}
 	for path, b := range o.files {
+		path = filepath.Join(*root, path)
 		check(os.MkdirAll(filepath.Dir(path), 0o755))
 		check(os.WriteFile(path, b, 0o644))
 	}
