@@ -101,7 +101,7 @@ func ParseID(s string) (ID, error) {
 		return ID{}, err
 	}
 	if err := id.CheckKey(); err != nil {
-		return ID{}, fmt.Errorf("identity: %s: %w", id.Short(), err)
+		return ID{}, fmt.Errorf("%w (key %s)", err, id.Short())
 	}
 	return id, nil
 }
