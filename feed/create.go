@@ -13,7 +13,7 @@ import (
 type Draft struct {
 	Kind    ClockKind
 	Refs    []Ref  // entries of other feeds to reference, with their clocks
-	Content []byte // at most MaxContentSize bytes
+	Content []byte // at most MaxContentSize bytes; not copied, so leave it unchanged afterwards
 	// Now is the wall clock in milliseconds since the Unix epoch, used only
 	// by HLC clocks. The package never reads a clock itself.
 	Now uint64
@@ -26,6 +26,12 @@ func Next(author identity.ID, head Head, d Draft) (Entry, error) {
 	e := Entry{Version: Version, Kind: d.Kind, Author: author, Seq: head.Seq + 1, Prev: head.ID, Content: d.Content}
 	if head.Seq > 0 && head.Kind != d.Kind {
 		return Entry{}, entryErr(&e, "clock kind", ErrBadClock, "feed uses %s clocks, draft asks for %s", head.Kind, d.Kind)
+	}
+	switch {
+	case head.Seq == math.MaxUint64:
+		return Entry{}, entryErr(&e, "seq", ErrTooLarge, "the feed is full")
+	case head.Seq == 0 && !head.ID.IsZero():
+		return Entry{}, entryErr(&e, "prev", ErrBrokenChain, "an empty feed's head has no ID, got %s", head.ID.Short())
 	}
 	if d.Kind != Lamport && d.Kind != HLC {
 		return Entry{}, entryErr(&e, "clock kind", ErrMalformed, "unknown kind %d", d.Kind)

@@ -235,6 +235,8 @@ func TestNextErrors(t *testing.T) {
 		{"zero ref", head, feed.Draft{Refs: []feed.Ref{{}}}, feed.ErrBadRef, "refs"},
 		{"clock overflow from a ref", head, feed.Draft{Refs: []feed.Ref{{ID: feed.ID{1}, Clock: math.MaxUint64}}}, feed.ErrBadClock, "clock"},
 		{"wall clock out of range", feed.Head{}, feed.Draft{Kind: feed.HLC, Now: 1 << 48}, feed.ErrBadClock, "clock"},
+		{"feed full", feed.Head{Seq: math.MaxUint64, ID: feed.ID{1}, Clock: math.MaxUint64 - 1}, feed.Draft{}, feed.ErrTooLarge, "seq"},
+		{"empty head with an ID", feed.Head{ID: feed.ID{1}}, feed.Draft{}, feed.ErrBrokenChain, "prev"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
