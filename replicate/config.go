@@ -20,7 +20,9 @@ type Storage interface {
 	// early, after at least one entry, before the total would exceed maxBytes,
 	// and returns fewer entries (or none) when it holds fewer.
 	Range(author identity.ID, from, to uint64, maxBytes int) ([]byte, error)
-	// Forks returns the fork proofs held, at most one per author.
+	// Forks returns the fork proofs held, at most one per author. (A proof
+	// released in a Ready for an author that already has one has a lower
+	// seq and replaces it: every peer ends with the lowest-seq proof.)
 	Forks() ([]feed.ForkProof, error)
 }
 

@@ -44,6 +44,32 @@ type feedState struct {
 	accepted feed.Head // released plus verified entries pending in sessions
 	eager    *Session  // eager source; nil: the hub's default
 	forkSeq  uint64    // seq of a known fork; 0: none
+	prefix   feed.Head // for a forked feed: our entry at forkSeq-1, once read
+}
+
+// announced is the head the node announces for a feed: the stored head, or
+// for a forked feed the last entry before the fork (peers agree on that
+// prefix; past it they may hold different branches).
+func (h *Hub) announced(a identity.ID, fs *feedState) feed.Head {
+	if fs.forkSeq == 0 || fs.stored.Seq < fs.forkSeq {
+		return fs.stored
+	}
+	if fs.prefix.Seq == fs.forkSeq-1 {
+		return fs.prefix
+	}
+	if fs.forkSeq == 1 {
+		return feed.Head{}
+	}
+	raw, err := h.storage.Range(a, fs.forkSeq-1, fs.forkSeq-1, 0)
+	if err != nil || len(raw) == 0 {
+		return feed.Head{}
+	}
+	e, _, err := feed.DecodePrefix(raw)
+	if err != nil {
+		return feed.Head{}
+	}
+	fs.prefix = e.Head()
+	return fs.prefix
 }
 
 // NewHub returns an empty hub; it loads the node's heads and fork proofs
@@ -118,9 +144,13 @@ func (h *Hub) Heads() map[identity.ID]feed.Head {
 
 // Forks returns the fork proofs the hub knows, in the order learned.
 func (h *Hub) Forks() []feed.ForkProof {
-	out := make([]feed.ForkProof, 0, len(h.forkLog))
+	out := make([]feed.ForkProof, 0, len(h.forks))
+	seen := map[identity.ID]bool{}
 	for _, a := range h.forkLog {
-		out = append(out, h.forks[a])
+		if !seen[a] {
+			seen[a] = true
+			out = append(out, h.forks[a])
+		}
 	}
 	return out
 }
@@ -179,9 +209,11 @@ func (h *Hub) compact() {
 // summary returns the Merkle root and count over the stored heads.
 func (h *Hub) summary() (uint64, [32]byte) {
 	if !h.rootValid || h.rootVersion != h.version {
-		heads := h.Heads()
-		for a := range h.forks {
-			delete(heads, a) // frozen: peers may hold different branches
+		heads := make(map[identity.ID]feed.Head, len(h.feeds))
+		for a, fs := range h.feeds {
+			if hd := h.announced(a, fs); hd.Seq > 0 {
+				heads[a] = hd
+			}
 		}
 		h.root, h.rootCount = HeadsRoot(heads), uint64(len(heads))
 		h.rootVersion, h.rootValid = h.version, true
@@ -189,17 +221,32 @@ func (h *Hub) summary() (uint64, [32]byte) {
 	return h.rootCount, h.root
 }
 
-// addFork records a verified fork proof; it reports whether it was new.
+// lowerProof reports whether fork proof p supersedes q.
+func lowerProof(p, q feed.ForkProof) bool {
+	if p.Seq() != q.Seq() {
+		return p.Seq() < q.Seq()
+	}
+	if c := p.A.ID().Compare(q.A.ID()); c != 0 {
+		return c < 0
+	}
+	return p.B.ID().Compare(q.B.ID()) < 0
+}
+
+// addFork records a verified fork proof; it reports whether it was new (or
+// supersedes the one known).
 func (h *Hub) addFork(p feed.ForkProof) bool {
 	a := p.Author()
-	if _, ok := h.forks[a]; ok {
+	if old, ok := h.forks[a]; ok && !lowerProof(p, old) {
 		return false
 	}
+	// The proof with the lowest seq wins (ties: the lowest first ID), so
+	// every peer ends with the same proof and the same frozen prefix.
 	h.forks[a] = p
 	h.forkLog = append(h.forkLog, a)
 	fs := h.feed(a)
 	fs.forkSeq = p.Seq()
-	h.version++ // the summary leaves the feed out from now on
+	fs.prefix = feed.Head{}
+	h.version++ // the summary announces the prefix before the fork from now on
 	return true
 }
 

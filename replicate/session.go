@@ -420,12 +420,13 @@ func (s *Session) stepSummary(m *Summary) error {
 		s.matched, s.mismatches, s.summaryEvery = true, 0, s.cfg.SummaryTicks
 		s.knowTheirs = true
 		for a, fs := range s.hub.feeds {
-			if fs.stored.Seq == 0 {
+			hd := s.hub.announced(a, fs)
+			if hd.Seq == 0 {
 				continue
 			}
 			r := s.rf(a)
-			s.setHead(a, r, fs.stored.Seq)
-			r.told = max(r.told, fs.stored.Seq)
+			s.setHead(a, r, hd.Seq)
+			r.told = max(r.told, hd.Seq)
 		}
 		return nil
 	}
@@ -437,7 +438,7 @@ func (s *Session) stepSummary(m *Summary) error {
 	}
 	s.mismatches++
 	for a, fs := range s.hub.feeds {
-		if r := s.theirs[a]; fs.stored.Seq > 0 && (r == nil || fs.stored.Seq > r.told) && s.remoteMode(a) != None {
+		if r := s.theirs[a]; fs.stored.Seq > 0 && (r == nil || s.hub.announced(a, fs).Seq > r.told) && s.remoteMode(a) != None {
 			s.notes[a] = true
 		}
 	}
@@ -448,7 +449,7 @@ func (s *Session) stepSummary(m *Summary) error {
 func (s *Session) sendHeads(full bool) {
 	authors := make([]identity.ID, 0, len(s.hub.feeds))
 	for a, fs := range s.hub.feeds {
-		if fs.stored.Seq > 0 && fs.forkSeq == 0 {
+		if s.hub.announced(a, fs).Seq > 0 {
 			authors = append(authors, a)
 		}
 	}
@@ -469,7 +470,7 @@ func (s *Session) sendHeads(full bool) {
 		k := min(per, len(authors))
 		h := &Heads{Full: full && k == len(authors)}
 		for _, a := range authors[:k] {
-			st := s.hub.feeds[a].stored
+			st := s.hub.announced(a, s.hub.feeds[a])
 			h.Notes = append(h.Notes, Note{Author: a, Seq: st.Seq, ID: st.ID})
 			r := s.rf(a)
 			r.told = max(r.told, st.Seq)
@@ -522,7 +523,7 @@ func (s *Session) stepHeads(m *Heads) error {
 			if err != nil {
 				return err
 			}
-			if ours != n.ID && r.poked != n.Seq && fs.forkSeq == 0 {
+			if ours != n.ID && r.poked != n.Seq && (fs.forkSeq == 0 || n.Seq < fs.forkSeq) {
 				r.poked = n.Seq
 				if err := s.poke(n.Author, n.Seq); err != nil {
 					return err
@@ -533,11 +534,15 @@ func (s *Session) stepHeads(m *Heads) error {
 		if r.claimBanned && s.ticks >= r.bannedUntil {
 			r.claimBanned, r.wantRetried = false, false
 		}
-		if n.Seq > fs.accepted.Seq && s.hub.wanted(n.Author) && !r.claimBanned && fs.forkSeq == 0 {
+		claim := n.Seq
+		if fs.forkSeq > 0 {
+			claim = min(claim, fs.forkSeq-1) // the prefix before a fork still spreads
+		}
+		if claim > fs.accepted.Seq && s.hub.wanted(n.Author) && !r.claimBanned {
 			if r.claim <= fs.accepted.Seq {
 				r.claimTick = s.ticks
 			}
-			r.claim = max(r.claim, n.Seq)
+			r.claim = max(r.claim, claim)
 			s.claims[n.Author] = true
 			if s.hub.eagerOf(n.Author) == nil {
 				s.hub.setEager(n.Author, s)
@@ -583,18 +588,35 @@ func (s *Session) readRange(a identity.ID, from, to uint64, maxBytes int) ([]fee
 	return out, nil
 }
 
-// poke pushes our entry at seq so the remote can prove the fork.
+// poke pushes our entries up to seq (the last ones, as many as a frame
+// holds, from up to pokeSpan before) so the remote, which holds another
+// entry at seq, can prove the fork at the first seq where we differ: every
+// peer then freezes the feed at the same place.
 func (s *Session) poke(a identity.ID, seq uint64) error {
-	raw, err := s.hub.storage.Range(a, seq, seq, 0)
-	if err != nil {
-		return fmt.Errorf("%w: range %s:%d: %v", ErrStorage, a.Short(), seq, err)
+	from := uint64(1)
+	if seq > pokeSpan {
+		from = seq - pokeSpan + 1
 	}
-	if len(raw) == 0 {
+	for {
+		raw, err := s.hub.storage.Range(a, from, seq, int(s.rlim.MaxFrame)-64)
+		if err != nil {
+			return fmt.Errorf("%w: range %s:%d..%d: %v", ErrStorage, a.Short(), from, seq, err)
+		}
+		n := countEntries(raw)
+		if n == 0 {
+			return nil
+		}
+		if from+uint64(n)-1 < seq {
+			from += max(1, uint64(n)/2) // too big for one frame: start later
+			continue
+		}
+		s.out = append(s.out, &Entries{Runs: []Run{{Author: a, First: from, Count: n, Raw: raw}}})
 		return nil
 	}
-	s.out = append(s.out, &Entries{Runs: []Run{{Author: a, First: seq, Count: 1, Raw: raw}}})
-	return nil
 }
+
+// pokeSpan is how many entries before a suspected fork a poke shows.
+const pokeSpan = 64
 
 func (s *Session) stepWant(m *Want) error {
 	if m.Full {
@@ -849,7 +871,10 @@ func (s *Session) Tick() {
 	// Stalls: a lazy remote is ahead and the eager source did not deliver.
 	for a := range s.claims {
 		r, fs := s.theirs[a], s.hub.feeds[a]
-		if r.claim <= fs.accepted.Seq || r.claimBanned || fs.forkSeq > 0 {
+		if fs.forkSeq > 0 {
+			r.claim = min(r.claim, fs.forkSeq-1)
+		}
+		if r.claim <= fs.accepted.Seq || r.claimBanned {
 			r.claim = 0
 			delete(s.claims, a)
 			continue
@@ -1097,9 +1122,13 @@ func (s *Session) Ready() Ready {
 				delete(s.notes, a)
 				continue
 			}
+			hd := fs.released
+			if fs.forkSeq > 0 && hd.Seq >= fs.forkSeq {
+				hd = s.hub.announced(a, fs)
+			}
 			r := s.rf(a)
-			h.Notes = append(h.Notes, Note{Author: a, Seq: fs.released.Seq, ID: fs.released.ID})
-			r.told = max(r.told, fs.released.Seq)
+			h.Notes = append(h.Notes, Note{Author: a, Seq: hd.Seq, ID: hd.ID})
+			r.told = max(r.told, hd.Seq)
 			delete(s.notes, a)
 		}
 		if len(h.Notes) > 0 {

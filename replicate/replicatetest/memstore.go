@@ -96,7 +96,10 @@ func (m *MemStore) AddFork(p feed.ForkProof) error {
 	if err := p.Verify(m.network); err != nil {
 		return err
 	}
-	if _, ok := m.forks[p.Author()]; !ok {
+	// A proof at a lower seq replaces the one held, as replicate.Storage
+	// documents; ties keep the lower IDs.
+	if q, ok := m.forks[p.Author()]; !ok || p.Seq() < q.Seq() ||
+		(p.Seq() == q.Seq() && (p.A.ID().Compare(q.A.ID()) < 0 || (p.A.ID() == q.A.ID() && p.B.ID().Compare(q.B.ID()) < 0))) {
 		m.forks[p.Author()] = p
 	}
 	return nil
