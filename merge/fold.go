@@ -141,9 +141,6 @@ func (v *View[S, A]) advanceFinal(res *Result) {
 	if v.open {
 		return
 	}
-	if v.dirty < v.final { // cannot happen; see merge-v1.md "Known limits"
-		v.final = v.dirty
-	}
 	low := v.lowBuf[:0]
 	for range v.lanes {
 		low = append(low, ^uint64(0))
@@ -168,13 +165,31 @@ func (v *View[S, A]) advanceFinal(res *Result) {
 			low[l] = min(low[l], c)
 		}
 	}
+	// Finality waits before any fork-class entry not decided yet.
+	var wall Key
+	walled := false
+	for _, h := range v.forkRecs {
+		r := v.rec(h)
+		if r.flags&(fSquashed|fCounting) != 0 {
+			continue
+		}
+		if _, decided := v.protection(h); !decided {
+			if k := v.key(h); !walled || k.Compare(wall) < 0 {
+				wall, walled = k, true
+			}
+		}
+	}
 	f := v.final
 	if n == 0 {
 		f = len(v.order)
 	}
 	for f < len(v.order) {
-		r := v.rec(v.order[f])
+		h := v.order[f]
+		r := v.rec(h)
 		if r.flags&fForkClass == 0 && r.seq > low[r.lane] {
+			break
+		}
+		if walled && v.key(h).Compare(wall) > 0 {
 			break
 		}
 		f++

@@ -113,6 +113,9 @@ func TestQuickFinalNeverMoves(t *testing.T) {
 				t.Fatalf("final prefix changed")
 			}
 			final = slices.Clone(order[:fr.Count])
+			if r.FinalReverted {
+				t.Fatal("FinalReverted without a fork")
+			}
 			if r.FinalAdvanced {
 				finals++
 			}
@@ -238,7 +241,7 @@ func TestQuickFinalBruteForce(t *testing.T) {
 // naive reading of the fork rule, and keep what other writers had
 // acknowledged.
 func TestQuickForks(t *testing.T) {
-	forks, excluded, kept := 0, 0, 0
+	forks, excluded, kept, reverted := 0, 0, 0, 0
 	f := func(seed uint64) bool {
 		rng := rand.New(rand.NewPCG(seed, 6))
 		w := newWorld(t, 3)
@@ -260,6 +263,25 @@ func TestQuickForks(t *testing.T) {
 			w.append(f, u64(uint64(rng.IntN(200))), refs...)
 		}
 		want := naiveForks(w.all, w.ids)
+		forkSeq := map[identity.ID]uint64{}
+		if branch >= 0 && len(w.feeds[branch]) > 0 {
+			v := newView(t, w.ids, 1, 0)
+			v.Add(w.all...)
+			forkSeq = v.Forked()
+		}
+		// Apart from the forked writer's own entries from its fork seq on,
+		// final history never changes.
+		honest := func(ids []feed.ID) []feed.ID {
+			var out []feed.ID
+			for _, id := range ids {
+				e := byID(w.all, id)
+				if fs, ok := forkSeq[e.Author]; ok && e.Seq >= fs {
+					continue
+				}
+				out = append(out, id)
+			}
+			return out
+		}
 		if branch >= 0 && len(w.feeds[branch]) > 0 {
 			forks++
 			if len(want.Order) < len(w.all) {
@@ -275,7 +297,18 @@ func TestQuickForks(t *testing.T) {
 		var first summary
 		for k := range 3 {
 			v := newView(t, w.ids, 1+k*3, 0)
-			deliver(rng, v, shuffled(rng, w.all, 5), nil)
+			var final []feed.ID
+			deliver(rng, v, shuffled(rng, w.all, 5), func(r merge.Result) {
+				order := summarize(v).Order
+				old, now := honest(final), honest(order)
+				if len(now) < len(old) || !slices.Equal(now[:len(old)], old) {
+					t.Fatalf("final history of honest writers changed")
+				}
+				if r.FinalReverted {
+					reverted++
+				}
+				final = slices.Clone(order[:v.Final().Count])
+			})
 			got := summarize(v)
 			sameSummary(t, "forks vs naive", got, want)
 			if k == 0 {
@@ -294,14 +327,14 @@ func TestQuickForks(t *testing.T) {
 	if forks == 0 || excluded == 0 || kept == 0 {
 		t.Fatalf("vacuous: %d forks, %d with exclusions, %d with a protected branch entry", forks, excluded, kept)
 	}
-	t.Logf("%d forks, %d with exclusions, %d with a protected branch entry", forks, excluded, kept)
+	t.Logf("%d forks, %d with exclusions, %d with a protected branch entry; %d deliveries reverted an equivocated final entry", forks, excluded, kept, reverted)
 }
 
 // naiveForks is the fork rule read literally, with causal pasts computed by
 // walking references: an author with two entries at one seq is forked from
 // the lowest such seq; its entries from there on count only if every other
-// writer (not forked itself) has them in the causal past of its newest
-// entry, and there is at least one such writer.
+// writer (not forked itself) has them in the causal past of its first entry
+// that sorts after them, and there is at least one such writer.
 func naiveForks(es []feed.Entry, writers []identity.ID) summary {
 	byID := map[feed.ID]feed.Entry{}
 	for _, e := range es {
@@ -336,14 +369,15 @@ func naiveForks(es []feed.Entry, writers []identity.ID) summary {
 		}
 		return seen
 	}
-	newest := map[identity.ID]feed.Entry{}
+	// Each non-forked writer's feed, in seq order.
+	feeds := map[identity.ID][]feed.Entry{}
 	for _, e := range byID {
-		if _, forked := forkSeq[e.Author]; forked {
-			continue
+		if _, forked := forkSeq[e.Author]; !forked {
+			feeds[e.Author] = append(feeds[e.Author], e)
 		}
-		if n, ok := newest[e.Author]; !ok || e.Seq > n.Seq {
-			newest[e.Author] = e
-		}
+	}
+	for _, f := range feeds {
+		slices.SortFunc(f, func(a, b feed.Entry) int { return int(a.Seq) - int(b.Seq) })
 	}
 	var kept []feed.Entry
 	for _, e := range es {
@@ -362,8 +396,15 @@ func naiveForks(es []feed.Entry, writers []identity.ID) summary {
 				continue
 			}
 			others++
-			n, has := newest[w]
-			if !has || !past(n.ID())[e.ID()] {
+			// w's first entry that sorts after e must have e in its past.
+			var first *feed.Entry
+			for i := range feeds[w] {
+				if merge.KeyOf(&feeds[w][i]).Compare(merge.KeyOf(&e)) > 0 {
+					first = &feeds[w][i]
+					break
+				}
+			}
+			if first == nil || !past(first.ID())[e.ID()] {
 				ok = false
 			}
 		}
@@ -372,4 +413,13 @@ func naiveForks(es []feed.Entry, writers []identity.ID) summary {
 		}
 	}
 	return naive(kept, writers)
+}
+
+func byID(es []feed.Entry, id feed.ID) feed.Entry {
+	for _, e := range es {
+		if e.ID() == id {
+			return e
+		}
+	}
+	panic("unknown ID")
 }

@@ -31,6 +31,11 @@ type Result struct {
 	// that it moved.
 	Final         Frontier
 	FinalAdvanced bool
+	// FinalReverted reports that entries this view had reported final left
+	// their place: only possible when a writer forked at a seq some of whose
+	// entries were already final here (equivocation; merge-v1.md, "Known
+	// limits"). The node should log it loudly.
+	FinalReverted bool
 	// Replayed counts reducer calls made by this call (replays included).
 	Replayed int
 }

@@ -100,7 +100,8 @@ type author struct {
 // stays exact when an author forks.
 type lane struct {
 	author uint32
-	tip    uint32 // handle of the newest entry
+	tip    uint32   // handle of the newest entry
+	hs     []uint32 // handles in seq order (the fork rule searches them)
 }
 
 type memberOp struct {
@@ -335,6 +336,12 @@ func (v *View[S, A]) finish(res *Result, rebuild bool) Result {
 	if rebuild {
 		v.rebuild(res)
 	}
+	if v.dirty < v.final {
+		// Only an equivocating writer can cause this (merge-v1.md, "Known
+		// limits"): report it and keep the frontier honest.
+		v.final = v.dirty
+		res.FinalReverted = true
+	}
 	v.fold(res)
 	v.advanceFinal(res)
 	res.Pending = v.npending
@@ -505,6 +512,7 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 		v.indexed++
 	}
 	v.lanes[ln].tip = h
+	v.lanes[ln].hs = append(v.lanes[ln].hs, h)
 	r := v.rec(h)
 	res.Placed++
 
@@ -660,33 +668,49 @@ func (v *View[S, A]) counts(h uint32) bool {
 // protected reports whether every other non-forked writer at the tip has
 // acknowledged h (and there is at least one). Never in open mode.
 func (v *View[S, A]) protected(h uint32) bool {
+	p, _ := v.protection(h)
+	return p
+}
+
+// protection decides a fork-class entry h: it is protected if every other
+// non-forked writer at the tip (at least one) had h in the causal past of
+// its first entry that sorts after h (or of the entry that added it).
+// decided is false while some such writer has no entry after h yet: until
+// then h does not count and finality waits before it. The first entry after
+// h, not the newest, is what makes the decision final: no later
+// acknowledgement can pull h back below a frontier that passed it.
+func (v *View[S, A]) protection(h uint32) (protected, decided bool) {
 	if v.open {
-		return false
+		return false, true
 	}
 	a := v.authorOfRec(h)
 	n := 0
+	protected, decided = true, true
 	for w := range v.authors {
 		if !v.wtip[w] || uint32(w) == a || v.authors[w].forkSeq != 0 {
 			continue
 		}
 		n++
-		if !v.acked(uint32(w), h) {
-			return false
+		if ad := v.addOp[w]; ad != 0 && v.inPast(h, ad-1) {
+			continue
+		}
+		hs := v.lanes[v.authors[w].main].hs
+		i, _ := slices.BinarySearchFunc(hs, h, func(x, h uint32) int {
+			if v.less(h, x) {
+				return 1
+			}
+			return -1
+		})
+		if i == len(hs) {
+			decided = false
+			protected = false
+			continue
+		}
+		if !v.inPast(h, hs[i]) {
+			protected = false
 		}
 	}
-	return n > 0
-}
-
-// acked reports whether writer w has h in the causal past of its newest
-// entry or of the entry that added it.
-func (v *View[S, A]) acked(w, h uint32) bool {
-	if g := v.lanes[v.authors[w].main].tip; g != noHandle && v.inPast(h, g) {
-		return true
-	}
-	if ad := v.addOp[w]; ad != 0 && v.inPast(h, ad-1) {
-		return true
-	}
-	return false
+	return protected && n > 0, decided
 }
 
 func (v *View[S, A]) protectionChanged() bool {
