@@ -201,22 +201,39 @@ func summarize(v *merge.View[hstate, uint64]) summary {
 // forks: every entry of a writer counts; sort by (clock, ID); fold from the
 // initial state, skipping refused actions.
 func naive(es []feed.Entry, writers []identity.ID) summary {
-	var s summary
-	seen := map[feed.ID]bool{}
 	var list []feed.Entry
 	for _, e := range es {
-		if seen[e.ID()] {
-			continue
-		}
-		seen[e.ID()] = true
 		if len(writers) > 0 && !slices.Contains(writers, e.Author) {
 			continue
 		}
 		list = append(list, e)
 	}
+	return naiveFold(list, len(writers) == 0)
+}
+
+// naiveFold de-duplicates, sorts by key and folds. A well-formed
+// membership entry has no effect (refused in open mode); a malformed one is
+// refused.
+func naiveFold(list []feed.Entry, open bool) summary {
+	var s summary
+	seen := map[feed.ID]bool{}
+	var uniq []feed.Entry
+	for _, e := range list {
+		if !seen[e.ID()] {
+			seen[e.ID()] = true
+			uniq = append(uniq, e)
+		}
+	}
+	list = uniq
 	slices.SortFunc(list, func(a, b feed.Entry) int { return merge.KeyOf(&a).Compare(merge.KeyOf(&b)) })
 	for _, e := range list {
 		s.Order = append(s.Order, e.ID())
+		if merge.IsMember(e.Content) {
+			if _, _, err := merge.ParseMember(e.Content); err != nil || open {
+				s.Refusals = append(s.Refusals, e.ID())
+			}
+			continue
+		}
 		a, err := hdecode(e.Content)
 		if err == nil {
 			var next hstate

@@ -423,3 +423,171 @@ func byID(es []feed.Entry, id feed.ID) feed.Entry {
 	}
 	panic("unknown ID")
 }
+
+// Membership entries at random: every peer agrees, the view equals a
+// literal reading of merge-v1.md section 4, and the final prefix never
+// moves.
+func TestQuickMembership(t *testing.T) {
+	changes, cuts := 0, 0
+	f := func(seed uint64) bool {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		w := newWorld(t, 4)
+		w0 := w.ids[:2+rng.IntN(2)]
+		for range 20 + rng.IntN(40) {
+			f := rng.IntN(4)
+			content := u64(uint64(rng.IntN(200)))
+			if rng.IntN(6) == 0 {
+				target := w.ids[rng.IntN(4)]
+				if rng.IntN(2) == 0 {
+					content = merge.AddWriterContent(target)
+				} else {
+					content = merge.RemoveWriterContent(target)
+				}
+			}
+			refs := w.randomRefs(rng, 2)
+			if rng.IntN(2) == 0 {
+				refs = w.headRefs(f)
+			}
+			w.append(f, content, refs...)
+		}
+		want := naiveMembership(w.all, w0)
+		for k := range 3 {
+			v := newView(t, w0, 1+2*k, 0)
+			var final []feed.ID
+			deliver(rng, v, shuffled(rng, w.all, 5), func(r merge.Result) {
+				order := summarize(v).Order
+				if !slices.Equal(order[:len(final)], final) || r.FinalReverted {
+					t.Fatalf("final prefix changed")
+				}
+				final = slices.Clone(order[:v.Final().Count])
+			})
+			sameSummary(t, "membership vs naive", summarize(v), want)
+			if k == 0 && !slices.Equal(v.Writers(), sortedIDs(w0)) {
+				changes++
+			}
+			if k == 0 && v.Known() > len(want.Order) {
+				cuts++
+			}
+		}
+		return true
+	}
+	if err := quick.Check(f, quickCfg(150)); err != nil {
+		t.Fatal(err)
+	}
+	if changes == 0 || cuts == 0 {
+		t.Fatalf("vacuous: %d runs changed the writer set, %d left entries out", changes, cuts)
+	}
+	t.Logf("%d runs changed the writer set, %d left entries out", changes, cuts)
+}
+
+func sortedIDs(ids []identity.ID) []identity.ID {
+	out := slices.Clone(ids)
+	slices.SortFunc(out, func(a, b identity.ID) int { return feed.ID(a).Compare(feed.ID(b)) })
+	return out
+}
+
+// naiveMembership reads section 4 literally (no forks): W(e) is W0 changed
+// by the effective membership entries in e's causal past, in key order; a
+// membership entry is effective if its author is in its W; e counts if its
+// author is in W(e) and no effective removal of its author is concurrent
+// with it.
+func naiveMembership(es []feed.Entry, w0 []identity.ID) summary {
+	byID := map[feed.ID]feed.Entry{}
+	for _, e := range es {
+		byID[e.ID()] = e
+	}
+	memo := map[feed.ID]map[feed.ID]bool{}
+	var past func(id feed.ID) map[feed.ID]bool
+	past = func(id feed.ID) map[feed.ID]bool {
+		if p, ok := memo[id]; ok {
+			return p
+		}
+		p := map[feed.ID]bool{id: true}
+		e := byID[id]
+		deps := slices.Clone(e.Refs)
+		if e.Seq > 1 {
+			deps = append(deps, e.Prev)
+		}
+		for _, d := range deps {
+			for x := range past(d) {
+				p[x] = true
+			}
+		}
+		memo[id] = p
+		return p
+	}
+	var all []feed.Entry
+	for _, e := range byID {
+		all = append(all, e)
+	}
+	slices.SortFunc(all, func(a, b feed.Entry) int { return merge.KeyOf(&a).Compare(merge.KeyOf(&b)) })
+	type op struct {
+		e      feed.Entry
+		add    bool
+		target identity.ID
+	}
+	var effective []op
+	writersIn := func(e feed.Entry) map[identity.ID]bool {
+		ws := map[identity.ID]bool{}
+		for _, w := range w0 {
+			ws[w] = true
+		}
+		p := past(e.ID())
+		for _, m := range effective {
+			if m.e.ID() != e.ID() && p[m.e.ID()] {
+				ws[m.target] = m.add
+			}
+		}
+		return ws
+	}
+	// Decide in key order; a removal silences its target's concurrent
+	// membership entries, even earlier ones; repeat until nothing new is
+	// silenced.
+	concurrent := func(a, b feed.Entry) bool { return !past(a.ID())[b.ID()] && !past(b.ID())[a.ID()] }
+	silenced := map[feed.ID]bool{}
+	for {
+		effective = nil
+		for _, e := range all { // key order: an op's past holds only earlier keys
+			o, target, err := merge.ParseMember(e.Content)
+			if err != nil || silenced[e.ID()] || !writersIn(e)[e.Author] {
+				continue
+			}
+			killed := false
+			for _, r := range effective {
+				if !r.add && r.target == e.Author && concurrent(r.e, e) {
+					killed = true
+				}
+			}
+			if !killed {
+				effective = append(effective, op{e: e, add: o == merge.OpAdd, target: target})
+			}
+		}
+		grew := false
+		for _, r := range effective {
+			for _, m := range effective {
+				if !r.add && m.e.Author == r.target && concurrent(r.e, m.e) && !silenced[m.e.ID()] {
+					silenced[m.e.ID()], grew = true, true
+				}
+			}
+		}
+		if !grew {
+			break
+		}
+	}
+	var kept []feed.Entry
+	for _, e := range all {
+		if !writersIn(e)[e.Author] {
+			continue
+		}
+		cut := false
+		for _, m := range effective {
+			if !m.add && m.target == e.Author && m.e.ID() != e.ID() && !past(m.e.ID())[e.ID()] && !past(e.ID())[m.e.ID()] {
+				cut = true
+			}
+		}
+		if !cut {
+			kept = append(kept, e)
+		}
+	}
+	return naiveFold(kept, false)
+}

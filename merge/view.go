@@ -40,7 +40,7 @@ type View[S, A any] struct {
 	ops      []memberOp // membership entries, sorted by key
 	touched  []bool     // by author: target of some effective membership op
 	wtip     []bool     // by author: writer at the tip
-	addOp    []uint32   // by author: handle+1 of the add that made it a writer at the tip
+	addOp    []uint32   // by author: handle+1 of its only add, if it is not initial and was added once
 	removes  bool       // some effective remove exists
 	refusals map[uint32]error
 
@@ -726,34 +726,82 @@ func (v *View[S, A]) protectionChanged() bool {
 	return false
 }
 
+// decideMembership decides which membership entries take effect
+// (merge-v1.md, 4.2): in key order, an entry is effective if its author is
+// a writer in its causal past, is not forked at its seq, and is not
+// concurrent with an effective removal of its author. A removal silences
+// its target's concurrent membership entries even when they sort before
+// it; silencing one can change what later entries decide, so the decision
+// is repeated until the silenced set stops growing (it only grows, so this
+// ends).
+func (v *View[S, A]) decideMembership() {
+	silenced := make([]bool, len(v.ops))
+	concurrent := func(a, b uint32) bool { return !v.inPast(a, b) && !v.inPast(b, a) }
+	for {
+		clear(v.touched)
+		v.removes = false
+		for i := range v.ops {
+			op := &v.ops[i]
+			a := v.authorOfRec(op.h)
+			op.valid = v.writerAt(op.h)
+			fs := v.authors[a].forkSeq
+			op.effective = op.valid && !silenced[i] && (fs == 0 || v.rec(op.h).seq < fs)
+			for j := 0; j < i && op.effective; j++ {
+				r := &v.ops[j]
+				if r.effective && r.op == OpRemove && r.target == a && concurrent(r.h, op.h) {
+					op.effective = false
+				}
+			}
+			if op.effective {
+				v.touched[op.target] = true
+				v.removes = v.removes || op.op == OpRemove
+			}
+		}
+		grew := false
+		for j := range v.ops {
+			r := &v.ops[j]
+			if !r.effective || r.op != OpRemove {
+				continue
+			}
+			for i := range v.ops {
+				op := &v.ops[i]
+				if op.effective && !silenced[i] && v.authorOfRec(op.h) == r.target && concurrent(r.h, op.h) {
+					silenced[i], grew = true, true
+				}
+			}
+		}
+		if !grew {
+			return
+		}
+	}
+}
+
 // rebuild recomputes membership, the writer set at the tip and which
 // entries count, then the order. Rare: after a fork or a membership entry.
 func (v *View[S, A]) rebuild(res *Result) {
-	clear(v.touched)
-	v.removes = false
-	for i := range v.ops {
-		op := &v.ops[i]
-		a := v.authorOfRec(op.h)
-		op.valid = v.writerAt(op.h)
-		fs := v.authors[a].forkSeq
-		op.effective = op.valid && (fs == 0 || v.rec(op.h).seq < fs)
-		if op.effective {
-			v.touched[op.target] = true
-			v.removes = v.removes || op.op == OpRemove
-		}
-	}
+	v.decideMembership()
 	for a := range v.authors {
 		v.wtip[a] = v.authors[a].initial
 		v.addOp[a] = 0
 	}
+	adds := make([]int, len(v.authors))
 	for i := range v.ops {
 		if op := &v.ops[i]; op.effective {
 			v.wtip[op.target] = op.op == OpAdd
 			if op.op == OpAdd {
 				v.addOp[op.target] = op.h + 1
+				adds[op.target]++
 			} else {
 				v.addOp[op.target] = 0
 			}
+		}
+	}
+	// The add acknowledges its past on the new writer's behalf only when
+	// no entry of that writer can count without it: the writer is not
+	// initial and nothing else ever added it.
+	for a := range v.authors {
+		if v.authors[a].initial || adds[a] != 1 {
+			v.addOp[a] = 0
 		}
 	}
 	old := v.order
