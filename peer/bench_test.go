@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -258,6 +259,13 @@ func benchChildSync(b *testing.B, n int) {
 				got = true
 			}
 		}
+		if i == 0 {
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.HasPrefix(l, "go-sys-MiB") {
+					b.Log(l)
+				}
+			}
+		}
 		if peak == 0 || !got {
 			b.Fatalf("child reported no figures:\n%s", out)
 		}
@@ -297,6 +305,9 @@ func TestSyncChild(t *testing.T) {
 	el := time.Since(start)
 	p.Close()
 	fmt.Printf("seconds %.6f\n", el.Seconds())
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("go-sys-MiB %.1f heap-sys-MiB %.1f gc %d\n", float64(ms.Sys)/(1<<20), float64(ms.HeapSys)/(1<<20), ms.NumGC)
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)
