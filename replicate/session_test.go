@@ -55,7 +55,7 @@ func (p *peer) open(t testing.TB, net identity.Network, remote identity.ID, bind
 	return p
 }
 
-func (p *peer) write(t *testing.T, n int) {
+func (p *peer) write(t testing.TB, n int) {
 	t.Helper()
 	for range n {
 		e, err := feed.Create(p.key, net1, p.store.Head(p.key.ID()), feed.Draft{Content: bytes.Repeat([]byte{'x'}, 100)})
@@ -435,5 +435,25 @@ func BenchmarkEqualPeersSummary(b *testing.B) {
 			}
 			b.ReportMetric(float64(total)/float64(b.N), "bytes/exchange")
 		})
+	}
+}
+
+func TestHandshakeTimeout(t *testing.T) {
+	ka, kb := key(1), key(2)
+	a := newPeer(t, ka, net1, kb.ID(), binding, func(c *replicate.Config) { c.HandshakeTicks = 3 })
+	a.drain(t)
+	for range 3 {
+		a.s.Tick()
+	}
+	if a.s.Closed() {
+		t.Fatal("closed before the handshake deadline")
+	}
+	a.s.Tick()
+	if !a.s.Closed() || !errors.Is(a.s.Err(), replicate.ErrProtocol) || !strings.Contains(a.s.Err().Error(), "no Hello") {
+		t.Fatalf("after the deadline: closed %v, err %v", a.s.Closed(), a.s.Err())
+	}
+	rd := a.s.Ready()
+	if len(rd.Messages) != 1 || rd.Messages[0].Body.Type() != replicate.TypeGoodbye {
+		t.Fatalf("want a Goodbye, got %v", rd.Messages)
 	}
 }
