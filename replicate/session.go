@@ -119,6 +119,7 @@ type remoteFeed struct {
 	bannedUntil int  // tick the ban ends (a lost message is not a lie forever)
 	bans        int  // consecutive bans: the next lasts twice as long
 	wantRetried bool // the eager Want was sent again after a stall
+	named       bool // the remote named this feed (counts against MaxFeeds)
 }
 
 // Session is one side of a replication session with one remote peer. See
@@ -153,6 +154,7 @@ type Session struct {
 	inflight      map[identity.ID]bool // feeds with sent > head
 	inflightN     uint64
 	claims        map[identity.ID]bool
+	namedN        int // distinct feeds the remote named
 	changeCursor  int
 	recvUnacked   int
 
@@ -502,14 +504,25 @@ func (s *Session) setHead(a identity.ID, r *remoteFeed, seq uint64) {
 	s.dirty[a] = true
 }
 
+// named returns the remote feed state of a feed the remote names, counting
+// the distinct feeds it names against MaxFeeds.
+func (s *Session) named(m Body, a identity.ID) (*remoteFeed, error) {
+	r := s.rf(a)
+	if !r.named {
+		if s.namedN >= int(s.cfg.Limits.MaxFeeds) {
+			return nil, s.peerErr(m, ErrLimit, "more than MaxFeeds %d feeds named", s.cfg.Limits.MaxFeeds)
+		}
+		r.named = true
+		s.namedN++
+	}
+	return r, nil
+}
+
 func (s *Session) stepHeads(m *Heads) error {
 	for _, n := range m.Notes {
-		r := s.theirs[n.Author]
-		if r == nil {
-			if len(s.theirs) >= int(s.cfg.Limits.MaxFeeds) {
-				return s.peerErr(m, ErrLimit, "more than MaxFeeds %d feeds announced", s.cfg.Limits.MaxFeeds)
-			}
-			r = s.rf(n.Author)
+		r, err := s.named(m, n.Author)
+		if err != nil {
+			return err
 		}
 		s.setHead(n.Author, r, n.Seq)
 		if n.Seq == 0 {
@@ -593,9 +606,11 @@ func (s *Session) readRange(a identity.ID, from, to uint64, maxBytes int) ([]fee
 // entry at seq, can prove the fork at the first seq where we differ: every
 // peer then freezes the feed at the same place.
 func (s *Session) poke(a identity.ID, seq uint64) error {
+	// Within the remote's window: a poke is not acknowledged like a push.
+	span := min(uint64(pokeSpan), max(1, uint64(s.rlim.Window)/2))
 	from := uint64(1)
-	if seq > pokeSpan {
-		from = seq - pokeSpan + 1
+	if seq > span {
+		from = seq - span + 1
 	}
 	for {
 		raw, err := s.hub.storage.Range(a, from, seq, int(s.rlim.MaxFrame)-64)
@@ -627,12 +642,9 @@ func (s *Session) stepWant(m *Want) error {
 		s.markDirtyAll()
 	}
 	for _, f := range m.Feeds {
-		r := s.theirs[f.Author]
-		if r == nil {
-			if len(s.theirs) >= int(s.cfg.Limits.MaxFeeds) {
-				return s.peerErr(m, ErrLimit, "more than MaxFeeds %d feeds named", s.cfg.Limits.MaxFeeds)
-			}
-			r = s.rf(f.Author)
+		r, err := s.named(m, f.Author)
+		if err != nil {
+			return err
 		}
 		r.mode, r.modeSet = f.Mode, true
 		s.dirty[f.Author] = true

@@ -457,3 +457,24 @@ func TestHandshakeTimeout(t *testing.T) {
 		t.Fatalf("want a Goodbye, got %v", rd.Messages)
 	}
 }
+
+// TestMaxFeedsRespected: a peer holding more feeds than the remote accepts
+// announces only as many, and is not dropped.
+func TestMaxFeedsRespected(t *testing.T) {
+	ka, kb := key(1), key(2)
+	a := newPeer(t, ka, net1, kb.ID(), binding, nil)
+	for i := byte(10); i < 15; i++ {
+		if err := a.store.Append(chain(t, key(i), 2, 10)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.open(t, net1, kb.ID(), binding, nil)
+	b := newPeer(t, kb, net1, ka.ID(), binding, func(c *replicate.Config) { c.Limits.MaxFeeds = 3 })
+	pump(t, a, b, 20)
+	if a.err != nil || b.err != nil {
+		t.Fatal(a.err, b.err)
+	}
+	if n := len(b.store.Authors()); n == 0 {
+		t.Fatal("nothing replicated")
+	}
+}
