@@ -65,6 +65,8 @@ type View[S, A any] struct {
 	now      uint64
 
 	lowBuf   []uint64
+	vcBuf    []uint64
+	refBuf   []uint32
 	forkRecs []uint32 // entries at or after their author's fork seq
 	mutation error    // first input mutation seen by Config.CheckReducer
 }
@@ -451,19 +453,25 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 		prevClock = p.clock
 	}
 	// Causal rule.
+	refH := v.refBuf[:0]
 	for _, r := range e.Refs {
-		if _, ok := v.lookup(r); !ok {
+		h, ok := v.lookup(r)
+		if !ok {
 			v.wait(e, r, res)
 			return noHandle, false
 		}
+		refH = append(refH, h)
 	}
+	v.refBuf = refH
 	if len(e.Refs) > 0 || e.Kind == feed.Lamport && e.Seq == 1 {
 		err := e.VerifyRefs(prevClock, func(id feed.ID) (identity.ID, uint64, bool) {
-			h, ok := v.lookup(id)
-			if !ok {
-				return identity.ID{}, 0, false
+			for i := range e.Refs { // at most MaxRefs, already resolved
+				if e.Refs[i] == id {
+					h := refH[i]
+					return v.authors[v.authorOfRec(h)].id, v.rec(h).clock, true
+				}
 			}
-			return v.authors[v.authorOfRec(h)].id, v.rec(h).clock, true
+			return identity.ID{}, 0, false
 		})
 		if err != nil {
 			v.reject(e, res, err)
@@ -502,7 +510,7 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 		vc = v.rec(prevH).vc
 	}
 	if len(e.Refs) > 0 || prevH != noHandle && v.rec(prevH).lane != ln {
-		vc = v.mergeVC(prevH, e.Refs, ln)
+		vc = v.mergeVC(prevH, refH, ln)
 	}
 	h := uint32(v.nrecs)
 	v.newRec(rec[A]{id: id, clock: e.Clock, seq: e.Seq, lane: ln, vc: vc})
@@ -558,9 +566,13 @@ func (v *View[S, A]) newLane(a uint32) uint32 {
 // mergeVC builds the vector clock of an entry whose previous entry is prev
 // (noHandle for none), with refs, in lane ln: the component-wise maximum of
 // the full clocks of prev and refs, with ln's own component left out.
-func (v *View[S, A]) mergeVC(prev uint32, refs []feed.ID, ln uint32) uint32 {
+func (v *View[S, A]) mergeVC(prev uint32, refs []uint32, ln uint32) uint32 {
 	n := len(v.lanes)
-	vec := make([]uint64, n)
+	vec := v.vcBuf[:0]
+	for range n {
+		vec = append(vec, 0)
+	}
+	v.vcBuf = vec
 	add := func(h uint32) {
 		r := v.rec(h)
 		m := v.vcData[r.vc]
@@ -572,12 +584,15 @@ func (v *View[S, A]) mergeVC(prev uint32, refs []feed.ID, ln uint32) uint32 {
 	if prev != noHandle {
 		add(prev)
 	}
-	for _, id := range refs {
-		h, _ := v.lookup(id)
+	for _, h := range refs {
 		add(h)
 	}
 	vec[ln] = 0
 	off := uint32(len(v.vcData))
+	if need := len(v.vcData) + 1 + n; need > cap(v.vcData) {
+		// Double: append's 1.25× growth copies a large arena too often.
+		v.vcData = slices.Grow(v.vcData, max(need, 2*cap(v.vcData))-len(v.vcData))
+	}
 	v.vcData = append(v.vcData, uint64(n))
 	v.vcData = append(v.vcData, vec...)
 	return off
