@@ -45,8 +45,8 @@ type Node[S, A any] struct {
 	head    feed.Head              // own feed's head
 	forked  bool                   // own feed proven forked
 	lastRef map[identity.ID]uint64 // seq of each feed last referenced
-	subs    []*subscriber[S]
 	repl    *replicator[S, A]
+	folder  *folder[S, A]
 }
 
 type stateBox[S any] struct {
@@ -101,11 +101,13 @@ func Open[S, A any](dir string, reducer func(S, A) (S, error), opts Options) (*N
 			return nil, err
 		}
 	}
+	n.folder = newFolder(n)
 	if err := n.load(); err != nil {
 		db.Close()
 		return nil, err
 	}
 	n.repl = newReplicator(n)
+	go n.folder.run()
 	n.wg.Add(1)
 	go n.run()
 	return n, nil
@@ -270,8 +272,9 @@ func (n *Node[S, A]) publish() {
 
 // emit delivers ev to every subscriber without blocking the owner.
 func (n *Node[S, A]) emit(ev Event[S]) {
-	live := n.subs[:0]
-	for _, s := range n.subs {
+	f := n.folder
+	live := f.subs[:0]
+	for _, s := range f.subs {
 		if s.ctx.Err() != nil {
 			close(s.c)
 			continue
@@ -286,8 +289,8 @@ func (n *Node[S, A]) emit(ev Event[S]) {
 			s.missed++
 		}
 	}
-	clear(n.subs[len(live):])
-	n.subs = live
+	clear(f.subs[len(live):])
+	f.subs = live
 }
 
 // run is the owner goroutine.
@@ -307,10 +310,6 @@ func (n *Node[S, A]) run() {
 			n.repl.tick()
 		case <-n.closed:
 			n.repl.shutdown()
-			for _, s := range n.subs {
-				close(s.c)
-			}
-			n.subs = nil
 			return
 		}
 	}
@@ -378,16 +377,24 @@ func (n *Node[S, A]) Append(ctx context.Context, content []byte) (feed.Entry, er
 	if len(content) > feed.MaxContentSize {
 		return e, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(content), feed.MaxContentSize)
 	}
-	if derr := n.do(ctx, func() { e, err = n.appendOwn(content) }); derr != nil {
+	var folded chan struct{}
+	if derr := n.do(ctx, func() { e, folded, err = n.appendOwn(content) }); derr != nil {
 		return e, derr
+	}
+	if err == nil && folded != nil {
+		// The entry is durable; wait until the state includes it.
+		select {
+		case <-folded:
+		case <-ctx.Done():
+		}
 	}
 	return e, err
 }
 
 // appendOwn runs on the owner goroutine.
-func (n *Node[S, A]) appendOwn(content []byte) (feed.Entry, error) {
+func (n *Node[S, A]) appendOwn(content []byte) (feed.Entry, chan struct{}, error) {
 	if n.forked {
-		return feed.Entry{}, ErrForked
+		return feed.Entry{}, nil, ErrForked
 	}
 	d := feed.Draft{Content: content, Refs: n.refs()}
 	if n.opts.Timestamps == HLC {
@@ -396,22 +403,19 @@ func (n *Node[S, A]) appendOwn(content []byte) (feed.Entry, error) {
 	}
 	e, err := feed.Create(n.key, n.opts.Network, n.head, d)
 	if err != nil {
-		return e, err
+		return e, nil, err
 	}
-	res, err := n.db.Append(e)
-	if err != nil {
+	if _, err := n.db.Append(e); err != nil {
 		var fe *feed.ForkError
 		if errors.As(err, &fe) {
 			n.forked = true
 			n.opts.Logger.Error("own feed forked: is this key used by another node?", "seq", e.Seq)
-			return e, fmt.Errorf("%w: %v", ErrForked, err)
+			return e, nil, fmt.Errorf("%w: %v", ErrForked, err)
 		}
-		return e, err
+		return e, nil, err
 	}
-	_ = res
 	n.head = e.Head()
-	n.stored([]feed.Entry{e}, true)
-	return e, nil
+	return e, n.stored([]feed.Entry{e}, true), nil
 }
 
 // refs picks the causal references of a new entry: the heads of other
@@ -443,14 +447,20 @@ func (n *Node[S, A]) refs() []feed.Ref {
 }
 
 // stored is called on the owner goroutine with entries that are now
-// durable: fold them into the view and offer them to peers.
-func (n *Node[S, A]) stored(entries []feed.Entry, local bool) {
+// durable: queue them for the view and offer them to peers. It returns a
+// channel closed once they are folded (nil without a view).
+func (n *Node[S, A]) stored(entries []feed.Entry, local bool) chan struct{} {
+	var ack chan struct{}
 	if n.view != nil {
-		n.apply(n.view.Add(entries...))
+		if local {
+			ack = make(chan struct{})
+		}
+		n.folder.push(foldItem{entries: entries, ack: ack})
 	}
 	if n.repl != nil {
 		n.repl.notify(entries, local)
 	}
+	return ack
 }
 
 // forkFound is called on the owner goroutine with a stored fork proof.
@@ -460,7 +470,7 @@ func (n *Node[S, A]) forkFound(p feed.ForkProof) {
 		n.forked = true
 	}
 	if n.view != nil {
-		n.apply(n.view.AddForkProof(p))
+		n.folder.push(foldItem{fork: &p})
 	}
 }
 
@@ -468,7 +478,8 @@ func (n *Node[S, A]) forkFound(p feed.ForkProof) {
 // the view's wall clock, releasing entries that were in the future.
 func (n *Node[S, A]) tick() {
 	if n.view != nil && n.opts.Timestamps == HLC {
-		n.apply(n.view.SetNow(uint64(n.opts.Now().UnixMilli())))
+		now := uint64(n.opts.Now().UnixMilli())
+		n.folder.push(foldItem{fn: func() { n.apply(n.view.SetNow(now)) }})
 	}
 }
 
@@ -478,11 +489,10 @@ func (n *Node[S, A]) tick() {
 // has no room for are dropped and counted in the next one's Missed.
 func (n *Node[S, A]) Subscribe(ctx context.Context) (<-chan Event[S], error) {
 	c := make(chan Event[S], 64)
-	err := n.do(ctx, func() {
-		n.subs = append(n.subs, &subscriber[S]{c: c, ctx: ctx})
+	if err := n.onFolder(ctx, func() {
+		n.folder.subs = append(n.folder.subs, &subscriber[S]{c: c, ctx: ctx})
 		c <- Event[S]{State: n.State()}
-	})
-	if err != nil {
+	}); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -491,12 +501,33 @@ func (n *Node[S, A]) Subscribe(ctx context.Context) (<-chan Event[S], error) {
 // Refusals returns every action refused in the current fold, in order.
 func (n *Node[S, A]) Refusals(ctx context.Context) ([]Refusal, error) {
 	var out []Refusal
-	err := n.do(ctx, func() {
+	err := n.onFolder(ctx, func() {
 		if n.view != nil {
 			out = n.view.Refusals()
 		}
 	})
 	return out, err
+}
+
+// onFolder runs f on the folder goroutine, after everything stored so far
+// is folded, and waits for it.
+func (n *Node[S, A]) onFolder(ctx context.Context, f func()) error {
+	ack := make(chan struct{})
+	ran := false
+	// Queue through the owner goroutine so f also comes after entries the
+	// owner has stored but not yet queued.
+	if err := n.do(ctx, func() { n.folder.push(foldItem{fn: func() { ran = true; f() }, ack: ack}) }); err != nil {
+		return err
+	}
+	select {
+	case <-ack:
+		if !ran {
+			return ErrClosed
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Close stops replication, waits for the owner goroutine and closes the
@@ -507,6 +538,7 @@ func (n *Node[S, A]) Close() error {
 		close(n.closed)
 		n.wg.Wait()
 		n.repl.wait()
+		n.folder.close()
 		err = n.db.Close()
 	})
 	return err

@@ -161,6 +161,9 @@ func (r *replicator[S, A]) attach(c Conn) (<-chan struct{}, error) {
 		pc.sess, err = replicate.New(replicate.Config{
 			Self: r.n.key.ID(), Key: r.n.key, Network: r.n.opts.Network,
 			Remote: c.Peer(), Binding: c.Binding(), Storage: r.storage, Hub: r.hub,
+			// A larger window than the default means bigger Readies, so
+			// fewer synced store batches during a bulk sync.
+			Limits: replicate.Limits{Window: 4096},
 			Log: func(format string, args ...any) {
 				r.n.opts.Logger.Debug(fmt.Sprintf(format, args...), "peer", c.Peer().Short())
 			},

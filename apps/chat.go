@@ -26,8 +26,18 @@ type ChatAction struct {
 // UnmarshalJSON reads a chat action; it must be an object with a string
 // "type". The author is never read from JSON.
 func (a *ChatAction) UnmarshalJSON(b []byte) error {
-	type plain ChatAction
-	return decodeObject(b, (*plain)(a))
+	var p struct {
+		Type *string `json:"type"`
+		Text string  `json:"text"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return badAction(b, "not a chat action: %v", err)
+	}
+	if p.Type == nil {
+		return badAction(b, "no \"type\" field")
+	}
+	*a = ChatAction{Type: *p.Type, Text: p.Text, Author: a.Author}
+	return nil
 }
 
 // SetAuthor records the entry's author (sbfeed.Authored).

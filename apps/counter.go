@@ -50,8 +50,17 @@ var Counter = &App[int64, CounterAction]{
 // UnmarshalJSON reads a counter action; it must be an object with a string
 // "type".
 func (a *CounterAction) UnmarshalJSON(b []byte) error {
-	type plain CounterAction
-	return decodeObject(b, (*plain)(a))
+	var p struct {
+		Type *string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return badAction(b, "not a counter action: %v", err)
+	}
+	if p.Type == nil {
+		return badAction(b, "no \"type\" field")
+	}
+	*a = CounterAction{Type: *p.Type}
+	return nil
 }
 
 // unmarshal is json.Unmarshal whose every error wraps ErrBadAction.
@@ -61,21 +70,4 @@ func unmarshal(b []byte, v any) error {
 		err = badAction(b, "%v", err)
 	}
 	return err
-}
-
-// decodeObject reads one JSON object with a string "type" into v.
-func decodeObject(b []byte, v any) error {
-	var probe struct {
-		Type *string `json:"type"`
-	}
-	if err := json.Unmarshal(b, &probe); err != nil {
-		return badAction(b, "not a JSON object: %v", err)
-	}
-	if probe.Type == nil {
-		return badAction(b, "no \"type\" field")
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return badAction(b, "%v", err)
-	}
-	return nil
 }

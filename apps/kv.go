@@ -28,11 +28,19 @@ type KVAction struct {
 // "type". The value is compacted, so the state's JSON does not depend on
 // how the writer spaced it.
 func (a *KVAction) UnmarshalJSON(b []byte) error {
-	type plain KVAction
-	if err := decodeObject(b, (*plain)(a)); err != nil {
-		return err
+	var p struct {
+		Type  *string         `json:"type"`
+		Key   string          `json:"key"`
+		Value json.RawMessage `json:"value"`
 	}
-	if a.Value != nil {
+	if err := json.Unmarshal(b, &p); err != nil {
+		return badAction(b, "not a kv action: %v", err)
+	}
+	if p.Type == nil {
+		return badAction(b, "no \"type\" field")
+	}
+	*a = KVAction{Type: *p.Type, Key: p.Key, Value: p.Value}
+	if a.Value != nil && bytes.ContainsAny(a.Value, " \t\r\n") {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, a.Value); err != nil {
 			return badAction(b, "value: %v", err)
@@ -92,10 +100,17 @@ type kvNode struct {
 	left, right *kvNode
 }
 
+// kvPrio is the treap priority of key: FNV-1a, then the splitmix64
+// finalizer, because FNV's high bits barely change between keys that
+// differ in their last byte ("k1", "k2"), which would make priorities
+// follow key order and the treap a list.
 func kvPrio(key string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(key))
-	return h.Sum64()
+	z := h.Sum64()
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }
 
 // Len returns the number of keys.

@@ -1,0 +1,164 @@
+package sbfeed_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sbfeed/sbfeed"
+	"github.com/sbfeed/sbfeed/apps"
+	"github.com/sbfeed/sbfeed/feed"
+	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/store"
+)
+
+// writerStores builds (once per process) the data directories of three
+// writers holding per kv actions each, written straight into their stores
+// (signed on every core, appended in batches) so the benchmark measures the
+// joining peer, not the setup.
+var benchWriters struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+var benchPer = envInt("SBFEED_BENCH_PER", 100_000)
+
+func writerDirs(b *testing.B, net identity.Network) (string, []*identity.Key) {
+	keys := []*identity.Key{mustKey(b, 101), mustKey(b, 102), mustKey(b, 103)}
+	benchWriters.once.Do(func() {
+		benchWriters.dir, benchWriters.err = os.MkdirTemp("", "sbfeed-bench-writers")
+		if benchWriters.err != nil {
+			return
+		}
+		for i, k := range keys {
+			if err := fillStore(filepath.Join(benchWriters.dir, fmt.Sprint(i)), net, k, benchPer); err != nil {
+				benchWriters.err = err
+				return
+			}
+		}
+	})
+	if benchWriters.err != nil {
+		b.Fatal(benchWriters.err)
+	}
+	return benchWriters.dir, keys
+}
+
+func fillStore(dir string, net identity.Network, k *identity.Key, n int) error {
+	db, err := store.Open(dir, &store.Options{Network: net, NoSync: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var head feed.Head
+	const batch = 5000
+	for done := 0; done < n; done += batch {
+		drafts := make([]feed.Draft, batch)
+		for i := range drafts {
+			j := done + i
+			drafts[i].Content = fmt.Appendf(nil, `{"type":"set","key":"k%d","value":%d}`, j%1000, j)
+		}
+		entries, err := feed.Chain(k.ID(), head, drafts)
+		if err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		w := runtime.GOMAXPROCS(0)
+		for p := range w {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := p; i < len(entries); i += w {
+					entries[i].Sign(k, net)
+				}
+			}()
+		}
+		wg.Wait()
+		if _, err := db.Append(entries...); err != nil {
+			return err
+		}
+		head = entries[len(entries)-1].Head()
+	}
+	return nil
+}
+
+// BenchmarkJoin300k: a fresh peer joins three writers that hold 100,000 kv
+// actions each, over real QUIC on loopback, and syncs (verifies, stores
+// durably), merges and reduces all 300,000. Reported in actions/s.
+func BenchmarkJoin300k(b *testing.B) {
+	net := identity.NetworkFromName("bench")
+	dir, keys := writerDirs(b, net)
+	var tr sbfeed.Transport // nil: QUIC
+	if os.Getenv("SBFEED_BENCH_MEM") != "" {
+		tr = sbfeed.NewMemNetwork()
+	}
+	var writers []*sbfeed.Node[apps.KVState, apps.KVAction]
+	var addrs []string
+	for i, k := range keys {
+		n, err := sbfeed.Open(filepath.Join(dir, fmt.Sprint(i)), apps.KVReduce, sbfeed.Options{Key: k, Network: net, Tick: benchTick(), Transport: tr})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer n.Close()
+		a, err := n.Listen("127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		writers = append(writers, n)
+		addrs = append(addrs, a)
+	}
+	total := 3 * benchPer
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		fresh := b.TempDir()
+		b.StartTimer()
+		start := time.Now()
+		opts := sbfeed.Options{Key: mustKey(b, 200), Network: net, Tick: benchTick(), Transport: tr, NoSync: os.Getenv("SBFEED_BENCH_NOSYNC") != ""}
+		if os.Getenv("SBFEED_BENCH_LOG") != "" {
+			opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		n, err := sbfeed.Open(fresh, apps.KVReduce, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		for _, a := range addrs {
+			if err := n.Connect(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for n.Len() < total {
+			if ctx.Err() != nil {
+				b.Fatalf("joined %d of %d actions in 5 minutes", n.Len(), total)
+			}
+			<-time.After(5 * time.Millisecond)
+		}
+		el := time.Since(start)
+		cancel()
+		b.StopTimer()
+		if got := n.State().Len(); got != 1000 {
+			b.Fatalf("kv state has %d keys, want 1000", got)
+		}
+		n.Close()
+		b.ReportMetric(float64(total)/el.Seconds(), "actions/s")
+		b.StartTimer()
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+func envInt(name string, def int) int {
+	var v int
+	if _, err := fmt.Sscan(os.Getenv(name), &v); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func benchTick() time.Duration { return time.Duration(envInt("SBFEED_BENCH_TICK_MS", 100)) * time.Millisecond }
