@@ -194,6 +194,10 @@ func Run(src Source, opts Options) (*Report, error) {
 			probs = append(probs, r.problems...)
 			rep.Unresolved += r.unresolved
 		}
+		if err := f.Author.CheckKey(); err != nil {
+			probs = append([]Problem{{Author: f.Author, Seq: f.First, Offset: -1, Err: err,
+				What: "author key is a low-order or non-canonical point: its signatures prove nothing"}}, probs...)
+		}
 		if f.Head != nil && (!hasLast || *f.Head != last) {
 			probs = append(probs, Problem{Author: f.Author, Seq: f.Head.Seq, Offset: -1, Err: errHead,
 				What: fmt.Sprintf("head record says seq %d id %s, the stored chain ends at seq %d id %s", f.Head.Seq, f.Head.ID.Short(), last.Seq, last.ID.Short())})

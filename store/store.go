@@ -233,9 +233,17 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 			}
 			return 0
 		})
-		fh, _, err := db.feedHead(author)
+		fh, known, err := db.feedHead(author)
 		if err != nil {
 			return AppendResult{}, err
+		}
+		if !known {
+			// A low-order or non-canonical author key can "sign" for many
+			// messages at once; such a feed proves nothing. Checked once,
+			// when the feed is new to the store.
+			if err := author.CheckKey(); err != nil {
+				return AppendResult{}, &feed.Error{Author: author, Seq: g[0].Seq, Field: "author", Err: feed.ErrBadSignature, Detail: err.Error()}
+			}
 		}
 		p := plan{fh: fh}
 		// After a fork, the entries of the other branch are skipped (one
@@ -687,6 +695,9 @@ func (db *DB) commit(b *pebble.Batch) (err error) {
 // import use it to keep proofs received from others. A proof already
 // stored is a no-op.
 func (db *DB) AddForkProof(p feed.ForkProof) error {
+	if err := p.Author().CheckKey(); err != nil {
+		return &feed.Error{Author: p.Author(), Seq: p.Seq(), Field: "fork proof", Err: feed.ErrBadForkProof, Detail: err.Error()}
+	}
 	if err := p.Verify(db.network); err != nil {
 		return err
 	}

@@ -336,3 +336,25 @@ func TestForkInBatch(t *testing.T) {
 		t.Fatalf("bad proof: %v", err)
 	}
 }
+
+// TestWeakAuthorRefused: a feed whose author key is a low-order point (here
+// the identity point, for which any S = 0 "signature" with R = identity
+// verifies) is refused before anything is stored.
+func TestWeakAuthorRefused(t *testing.T) {
+	db := openTest(t, t.TempDir())
+	var weak identity.ID
+	weak[0] = 1 // the identity point's encoding
+	e, err := feed.Next(weak, feed.Head{}, feed.Draft{Content: []byte("forged")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(e.Sig[:], weak[:]) // R = identity, S = 0
+	_, err = db.Append(e)
+	var fe *feed.Error
+	if !errors.As(err, &fe) || fe.Field != "author" || !errors.Is(err, feed.ErrBadSignature) {
+		t.Fatalf("weak author: %v", err)
+	}
+	if heads, _ := db.Heads(); len(heads) != 0 {
+		t.Fatal("stored")
+	}
+}
