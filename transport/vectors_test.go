@@ -1,8 +1,10 @@
 package transport
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"testing"
 )
 
@@ -20,6 +22,22 @@ func TestSpecVectors(t *testing.T) {
 	id, err := PeerID(cert.Certificate)
 	if err != nil || id != testKey(t, 1).ID() {
 		t.Errorf("PeerID = %s, %v", id.Short(), err)
+	}
+	// A control stream carrying "hello" then the empty frame, as a peer
+	// reads it.
+	stream, _ := hex.DecodeString("00" + "0000000568656c6c6f" + "00000000")
+	if StreamKind(stream[0]) != Control {
+		t.Fatal("kind byte")
+	}
+	fr := newFrameReader(bytes.NewReader(stream[1:]), Control, DefaultMaxFrameSize)
+	for _, want := range []string{"hello", ""} {
+		got, err := fr.next()
+		if err != nil || string(got) != want {
+			t.Fatalf("frame %q: got %q, %v", want, got, err)
+		}
+	}
+	if _, err := fr.next(); err != io.EOF {
+		t.Fatalf("after the frames: %v", err)
 	}
 	// Frames.
 	for _, tc := range []struct{ payload, want string }{
