@@ -92,19 +92,20 @@ const (
 
 // Errors. Rejections and refusals wrap one of them (or a [feed] sentinel).
 var (
-	ErrConfig        = errors.New("merge: invalid configuration")
-	ErrPendingFull   = errors.New("merge: pending set full")
-	ErrClockKind     = errors.New("merge: wrong clock kind")
-	ErrNotWriter     = errors.New("merge: author is not a writer")
-	ErrForked        = errors.New("merge: author forked")
-	ErrRemoved       = errors.New("merge: author removed concurrently")
-	ErrMembership    = errors.New("merge: invalid membership entry")
-	ErrReducer       = errors.New("merge: reducer refused the action")
-	ErrPanic         = errors.New("merge: reducer panicked")
-	ErrDecode        = errors.New("merge: content does not decode")
-	ErrNothingFinal  = errors.New("merge: nothing new is final")
-	ErrStateMismatch = errors.New("merge: state differs from a fresh fold (does the reducer mutate its input?)")
-	ErrBadProof      = errors.New("merge: inclusion proof does not verify")
+	ErrConfig         = errors.New("merge: invalid configuration")
+	ErrPendingFull    = errors.New("merge: pending set full")
+	ErrClockKind      = errors.New("merge: wrong clock kind")
+	ErrNotWriter      = errors.New("merge: author is not a writer")
+	ErrForked         = errors.New("merge: author forked")
+	ErrRemoved        = errors.New("merge: author removed concurrently")
+	ErrMembership     = errors.New("merge: invalid membership entry")
+	ErrReducer        = errors.New("merge: reducer refused the action")
+	ErrPanic          = errors.New("merge: reducer panicked")
+	ErrDecode         = errors.New("merge: content does not decode")
+	ErrNothingFinal   = errors.New("merge: nothing new is final")
+	ErrStateMismatch  = errors.New("merge: state differs from a fresh fold (does the reducer mutate its input?)")
+	ErrBadProof       = errors.New("merge: inclusion proof does not verify")
+	ErrTooManyAuthors = errors.New("merge: too many authors")
 )
 
 func (c *Config[S, A]) withDefaults() (Config[S, A], error) {

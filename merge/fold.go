@@ -32,16 +32,16 @@ func (v *View[S, A]) fold(res *Result) {
 		h := v.order[v.folded]
 		r := v.rec(h)
 		next, err := v.step(v.state, h, res)
-		was := r.flags&fRefused != 0
+		was := r.lf&fRefused != 0
 		if err != nil {
 			if !was || v.refusals[h] == nil {
 				res.Refused = append(res.Refused, Refusal{ID: r.id, Author: v.authors[v.authorOfRec(h)].id, Seq: r.seq, Err: err})
 			}
-			r.flags |= fRefused
+			r.lf |= fRefused
 			v.refusals[h] = err
 		} else {
 			if was {
-				r.flags &^= fRefused
+				r.lf &^= fRefused
 				delete(v.refusals, h)
 				res.Unrefused = append(res.Unrefused, r.id)
 			}
@@ -58,9 +58,9 @@ func (v *View[S, A]) fold(res *Result) {
 func (v *View[S, A]) step(s S, h uint32, res *Result) (S, error) {
 	r := v.rec(h)
 	switch {
-	case r.flags&fBad != 0:
+	case r.lf&fBad != 0:
 		return s, v.refusals[h]
-	case r.flags&fMember != 0:
+	case r.lf&fMember != 0:
 		if !v.opEffective(h) {
 			return s, fmt.Errorf("%w: made after its author forked", ErrMembership)
 		}
@@ -170,7 +170,7 @@ func (v *View[S, A]) advanceFinal(res *Result) {
 	walled := false
 	for _, h := range v.forkRecs {
 		r := v.rec(h)
-		if r.flags&(fSquashed|fCounting) != 0 {
+		if r.lf&(fSquashed|fCounting) != 0 {
 			continue
 		}
 		if _, decided := v.protection(h); !decided {
@@ -186,7 +186,7 @@ func (v *View[S, A]) advanceFinal(res *Result) {
 	for f < len(v.order) {
 		h := v.order[f]
 		r := v.rec(h)
-		if r.flags&fForkClass == 0 && r.seq > low[r.lane] {
+		if r.lf&fForkClass == 0 && r.seq > low[r.lane()] {
 			break
 		}
 		if walled && v.key(h).Compare(wall) > 0 {
@@ -230,8 +230,8 @@ func (v *View[S, A]) Order() iter.Seq2[int, Placed] {
 
 func (v *View[S, A]) placed(h uint32) Placed {
 	r := v.rec(h)
-	p := Placed{ID: r.id, Author: v.authors[v.authorOfRec(h)].id, Seq: r.seq, Clock: r.clock, Member: r.flags&fMember != 0}
-	if r.flags&fRefused != 0 {
+	p := Placed{ID: r.id, Author: v.authors[v.authorOfRec(h)].id, Seq: r.seq, Clock: r.clock, Member: r.lf&fMember != 0}
+	if r.lf&fRefused != 0 {
 		p.Refused = v.refusals[h]
 	}
 	return p
@@ -243,7 +243,7 @@ func (v *View[S, A]) Refusals() []Refusal {
 	var out []Refusal
 	for _, h := range v.order {
 		r := v.rec(h)
-		if r.flags&fRefused != 0 {
+		if r.lf&fRefused != 0 {
 			out = append(out, Refusal{ID: r.id, Author: v.authors[v.authorOfRec(h)].id, Seq: r.seq, Err: v.refusals[h]})
 		}
 	}
@@ -332,7 +332,7 @@ func (v *View[S, A]) Squash() (Snapshot[S], error) {
 	var zero A
 	for _, h := range v.order[:f] {
 		r := v.rec(h)
-		r.flags = (r.flags | fSquashed) &^ fCounting
+		r.lf = (r.lf | fSquashed) &^ fCounting
 		r.action = zero
 		delete(v.refusals, h)
 	}

@@ -71,23 +71,30 @@ type View[S, A any] struct {
 	mutation error    // first input mutation seen by Config.CheckReducer
 }
 
+// rec is 56 bytes plus the action: lane and flags share one word.
 type rec[A any] struct {
 	id     feed.ID
 	clock  uint64
 	seq    uint64
-	lane   uint32
+	lf     uint32 // lane (low 24 bits) and flags (high 8 bits)
 	vc     uint32 // offset in vcData of the vector clock of the entry's past, its own lane excluded
-	flags  uint16
 	action A
 }
 
+const laneMask = 1<<24 - 1
+
+// MaxLanes bounds the authors plus fork branches one view tracks.
+const MaxLanes = laneMask
+
+func (r *rec[A]) lane() uint32 { return r.lf & laneMask }
+
 const (
-	fCounting  uint16 = 1 << iota // in the order
-	fRefused                      // refused by the current fold
-	fMember                       // a membership entry (never reaches the reducer)
-	fBad                          // content does not decode or membership malformed: always refused
-	fSquashed                     // folded into a squash, gone from the order
-	fForkClass                    // at or after its author's fork seq
+	fCounting  uint32 = 1 << (24 + iota) // in the order
+	fRefused                             // refused by the current fold
+	fMember                              // a membership entry (never reaches the reducer)
+	fBad                                 // content does not decode or membership malformed: always refused
+	fSquashed                            // folded into a squash, gone from the order
+	fForkClass                           // at or after its author's fork seq
 )
 
 type author struct {
@@ -262,13 +269,13 @@ func (v *View[S, A]) less(h, g uint32) bool {
 	return a.id.Compare(b.id) < 0
 }
 
-func (v *View[S, A]) authorOfRec(h uint32) uint32 { return v.lanes[v.rec(h).lane].author }
+func (v *View[S, A]) authorOfRec(h uint32) uint32 { return v.lanes[v.rec(h).lane()].author }
 
 // vcAt returns the highest seq of lane l in the causal past of h, h itself
 // included.
 func (v *View[S, A]) vcAt(h uint32, l uint32) uint64 {
 	r := v.rec(h)
-	if r.lane == l {
+	if r.lane() == l {
 		return r.seq
 	}
 	n := v.vcData[r.vc]
@@ -280,7 +287,7 @@ func (v *View[S, A]) vcAt(h uint32, l uint32) uint64 {
 
 // inPast reports whether e is h or in h's causal past.
 func (v *View[S, A]) inPast(e, h uint32) bool {
-	return v.vcAt(h, v.rec(e).lane) >= v.rec(e).seq
+	return v.vcAt(h, v.rec(e).lane()) >= v.rec(e).seq
 }
 
 // Add adds entries in any order, any number of times. The entries must
@@ -411,6 +418,10 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 		return noHandle, false
 	}
 	id := e.ID()
+	if len(v.lanes)+2 > MaxLanes {
+		v.reject(e, res, fmt.Errorf("%w: %d authors and fork branches", ErrTooManyAuthors, len(v.lanes)))
+		return noHandle, false
+	}
 	a := v.authorOf(e.Author)
 	// Fast path: e follows the tip of its author's main lane. Then e is not
 	// known yet (a known successor of the tip would be the tip).
@@ -442,7 +453,7 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 			return noHandle, false
 		}
 		p := v.rec(prevH)
-		if v.lanes[p.lane].author != a {
+		if v.lanes[p.lane()].author != a {
 			v.reject(e, res, &feed.Error{Author: e.Author, Seq: e.Seq, Field: "prev", Err: feed.ErrBrokenChain, Detail: "previous entry is another author's"})
 			return noHandle, false
 		}
@@ -488,7 +499,7 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 			ln, forked = v.newLane(a), true
 		}
 	} else {
-		ln = v.rec(prevH).lane
+		ln = v.rec(prevH).lane()
 		if v.lanes[ln].tip != prevH {
 			ln, forked = v.newLane(a), true
 		}
@@ -509,11 +520,11 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 	if prevH != noHandle {
 		vc = v.rec(prevH).vc
 	}
-	if len(e.Refs) > 0 || prevH != noHandle && v.rec(prevH).lane != ln {
+	if len(e.Refs) > 0 || prevH != noHandle && v.rec(prevH).lane() != ln {
 		vc = v.mergeVC(prevH, refH, ln)
 	}
 	h := uint32(v.nrecs)
-	v.newRec(rec[A]{id: id, clock: e.Clock, seq: e.Seq, lane: ln, vc: vc})
+	v.newRec(rec[A]{id: id, clock: e.Clock, seq: e.Seq, lf: ln, vc: vc})
 	if v.indexed == int(h) && prevH == noHandle {
 		// Not on the fast path: index now (it will be looked up).
 		v.indexAdd(h)
@@ -525,13 +536,13 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 	res.Placed++
 
 	if IsMember(e.Content) {
-		r.flags |= fMember
+		r.lf |= fMember
 		op, target, err := ParseMember(e.Content)
 		if err != nil || v.open {
 			if err == nil {
 				err = fmt.Errorf("%w: membership entries are refused in open mode", ErrMembership)
 			}
-			r.flags |= fBad
+			r.lf |= fBad
 			v.refusals[h] = err
 		} else {
 			t := v.authorOf(target)
@@ -543,7 +554,7 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 	} else {
 		act, err := v.cfg.Decode(e.Content)
 		if err != nil {
-			r.flags |= fBad
+			r.lf |= fBad
 			v.refusals[h] = fmt.Errorf("%w: %w", ErrDecode, err)
 		} else {
 			r.action = act
@@ -579,7 +590,7 @@ func (v *View[S, A]) mergeVC(prev uint32, refs []uint32, ln uint32) uint32 {
 		for i := uint64(0); i < m; i++ {
 			vec[i] = max(vec[i], v.vcData[uint64(r.vc)+1+i])
 		}
-		vec[r.lane] = max(vec[r.lane], r.seq)
+		vec[r.lane()] = max(vec[r.lane()], r.seq)
 	}
 	if prev != noHandle {
 		add(prev)
@@ -608,7 +619,7 @@ func (v *View[S, A]) insert(h uint32, res *Result) {
 			Err: fmt.Errorf("merge: entry sorts below the squashed frontier")})
 		return
 	}
-	r.flags |= fCounting
+	r.lf |= fCounting
 	n := len(v.order)
 	p := n
 	if n > 0 && v.less(h, v.order[n-1]) {
@@ -671,10 +682,10 @@ func (v *View[S, A]) counts(h uint32) bool {
 		}
 	}
 	if fs := v.authors[a].forkSeq; fs != 0 && r.seq >= fs {
-		if r.flags&fForkClass == 0 {
+		if r.lf&fForkClass == 0 {
 			v.forkRecs = append(v.forkRecs, h)
 		}
-		r.flags |= fForkClass
+		r.lf |= fForkClass
 		return v.protected(h)
 	}
 	return true
@@ -731,10 +742,10 @@ func (v *View[S, A]) protection(h uint32) (protected, decided bool) {
 func (v *View[S, A]) protectionChanged() bool {
 	for _, h := range v.forkRecs {
 		r := v.rec(h)
-		if r.flags&fSquashed != 0 {
+		if r.lf&fSquashed != 0 {
 			continue
 		}
-		if v.protected(h) != (r.flags&fCounting != 0) {
+		if v.protected(h) != (r.lf&fCounting != 0) {
 			return true
 		}
 	}
@@ -824,10 +835,10 @@ func (v *View[S, A]) rebuild(res *Result) {
 	v.forkRecs = v.forkRecs[:0]
 	for h := range v.nrecs {
 		r := v.rec(uint32(h))
-		if r.flags&fSquashed != 0 {
+		if r.lf&fSquashed != 0 {
 			continue
 		}
-		r.flags &^= fCounting | fForkClass
+		r.lf &^= fCounting | fForkClass
 		if !v.counts(uint32(h)) {
 			continue
 		}
@@ -836,7 +847,7 @@ func (v *View[S, A]) rebuild(res *Result) {
 				Err: fmt.Errorf("merge: entry sorts below the squashed frontier")})
 			continue
 		}
-		r.flags |= fCounting
+		r.lf |= fCounting
 		order = append(order, uint32(h))
 	}
 	slices.SortFunc(order, func(a, b uint32) int { return v.key(a).Compare(v.key(b)) })
@@ -847,8 +858,8 @@ func (v *View[S, A]) rebuild(res *Result) {
 	}
 	v.dirty = min(v.dirty, p)
 	for _, h := range old {
-		if v.rec(h).flags&fCounting == 0 && v.rec(h).flags&fRefused != 0 {
-			v.rec(h).flags &^= fRefused
+		if v.rec(h).lf&fCounting == 0 && v.rec(h).lf&fRefused != 0 {
+			v.rec(h).lf &^= fRefused
 			res.Unrefused = append(res.Unrefused, v.rec(h).id)
 		}
 	}
