@@ -55,6 +55,21 @@
 // in, except entries every other current writer had already acknowledged
 // (which may already be final somewhere and so must stay).
 //
+// # Driving a view
+//
+// The node's owner goroutine does, for every batch of entries it has
+// verified and persisted:
+//
+//	r := view.Add(entries...)          // any order, duplicates fine
+//	if r.Changed { notify(view.State()) }
+//	for _, x := range r.Refused { report(x) }   // identical on every peer
+//	if r.FinalAdvanced { snap, _ := view.Squash(); persist(snap) }
+//	if r.FinalReverted { log(...) }    // only under equivocation
+//
+// on a fork proof from the store, view.AddForkProof(p); with HLC clocks,
+// view.SetNow(ms) on every tick. Config.IndexSeed should come from
+// crypto/rand (the view itself never reads randomness).
+//
 // The rules, with worked examples, are in docs/spec/merge-v1.md.
 //
 // The package is pure: no goroutines, clocks, randomness or I/O. Time
