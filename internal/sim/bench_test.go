@@ -26,7 +26,7 @@ func totalStats(s *Sim) replicate.Stats {
 func BenchmarkMeshLive(b *testing.B) {
 	for _, n := range []int{10, 100, 200} {
 		b.Run(fmt.Sprintf("peers=%d", n), func(b *testing.B) {
-			var receipts, dups, bytesPer, overheadPer, ticks float64
+			var receipts, dups, bytesPer, overheadPer, ticks, headsPer, summaryPer, wantPer float64
 			for it := 0; it < b.N; it++ {
 				s := New(Config{Seed: uint64(it + 1), MaxLatency: 2})
 				s.AddPeers(n)
@@ -41,6 +41,7 @@ func BenchmarkMeshLive(b *testing.B) {
 				}
 				s.Run(20, func() bool { return false }) // settle the trees
 				before, bytes0, entryBytes0 := totalStats(s), s.Counters.Bytes, s.Counters.EntryBytes
+				heads0, summary0, want0 := s.Counters.ByType["Heads"], s.Counters.ByType["Summary"], s.Counters.ByType["Want"]
 				fresh := 0
 				for tick := 0; tick < 100; tick++ {
 					for range max(1, n/20) {
@@ -61,6 +62,9 @@ func BenchmarkMeshLive(b *testing.B) {
 				bytesPer += float64(s.Counters.Bytes-bytes0) / useful
 				overheadPer += float64((s.Counters.Bytes-bytes0)-(s.Counters.EntryBytes-entryBytes0)) / useful
 				ticks += float64(s.Now - start)
+				headsPer += float64(s.Counters.ByType["Heads"]-heads0) / useful
+				summaryPer += float64(s.Counters.ByType["Summary"]-summary0) / useful
+				wantPer += float64(s.Counters.ByType["Want"]-want0) / useful
 			}
 			k := float64(b.N)
 			b.ReportMetric(receipts/k, "receipts/entry/peer")
@@ -68,6 +72,9 @@ func BenchmarkMeshLive(b *testing.B) {
 			b.ReportMetric(bytesPer/k, "wireB/entry/peer")
 			b.ReportMetric(overheadPer/k, "overheadB/entry/peer")
 			b.ReportMetric(ticks/k, "ticks-to-drain")
+			b.ReportMetric(headsPer/k, "headsB/entry/peer")
+			b.ReportMetric(summaryPer/k, "summaryB/entry/peer")
+			b.ReportMetric(wantPer/k, "wantB/entry/peer")
 		})
 	}
 }
