@@ -560,11 +560,13 @@ func (db *DB) MergeOrder(fromClock uint64) iter.Seq2[feed.Entry, error] {
 			return
 		}
 		defer it.Close()
+		cur := newFeedCursors(db)
+		defer cur.close()
 		for it.First(); it.Valid(); it.Next() {
 			a, seq, err := parseLocator(it.Value())
 			var e feed.Entry
 			if err == nil {
-				e, err = db.Get(a, seq)
+				e, err = cur.get(a, seq)
 			}
 			if !yield(e, err) || err != nil {
 				return
@@ -573,6 +575,58 @@ func (db *DB) MergeOrder(fromClock uint64) iter.Seq2[feed.Entry, error] {
 		if err := it.Error(); err != nil {
 			yield(feed.Entry{}, fmt.Errorf("store: %w", err))
 		}
+	}
+}
+
+// feedCursors reads entries of many feeds in rising seq order, as the
+// merge order visits them: one iterator per feed moves forward with Next
+// (the next entry of a feed is usually the next key), which is several
+// times faster than a point Get per entry. Past maxCursors feeds it falls
+// back to Get.
+type feedCursors struct {
+	db  *DB
+	its map[identity.ID]*pebble.Iterator
+	key []byte
+}
+
+const maxCursors = 256
+
+func newFeedCursors(db *DB) *feedCursors {
+	return &feedCursors{db: db, its: make(map[identity.ID]*pebble.Iterator)}
+}
+
+func (c *feedCursors) get(author identity.ID, seq uint64) (feed.Entry, error) {
+	it, ok := c.its[author]
+	if !ok {
+		if len(c.its) >= maxCursors {
+			return c.db.Get(author, seq)
+		}
+		lo, hi := feedBounds(author, 1, ^uint64(0))
+		var err error
+		if it, err = c.db.newIter(lo, hi); err != nil {
+			return feed.Entry{}, err
+		}
+		c.its[author] = it
+	}
+	c.key = entryKey(c.key[:0], author, seq)
+	if !(it.Valid() && bytes.Equal(it.Key(), c.key)) && !(it.Valid() && it.Next() && bytes.Equal(it.Key(), c.key)) {
+		if !it.SeekGE(c.key) || !bytes.Equal(it.Key(), c.key) {
+			if err := it.Error(); err != nil {
+				return feed.Entry{}, fmt.Errorf("store: %w", err)
+			}
+			return feed.Entry{}, corruptf("merge index names %s:%d, which is not stored", author.Short(), seq)
+		}
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return feed.Entry{}, fmt.Errorf("store: %w", err)
+	}
+	return decodeStored(author, seq, v)
+}
+
+func (c *feedCursors) close() {
+	for _, it := range c.its {
+		it.Close()
 	}
 }
 

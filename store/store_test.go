@@ -358,3 +358,58 @@ func TestWeakAuthorRefused(t *testing.T) {
 		t.Fatal("stored")
 	}
 }
+
+// TestMergeOrderManyFeeds reads more feeds than MergeOrder keeps cursors
+// for, so both of its read paths are used.
+func TestMergeOrderManyFeeds(t *testing.T) {
+	db, err := store.Open(t.TempDir(), &store.Options{Network: testNet, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const feeds = 300
+	var all []feed.Entry
+	for i := 0; i < feeds; i++ {
+		seed := bytes.Repeat([]byte{byte(i)}, 32)
+		seed[0], seed[1] = byte(i>>8), 0xfe
+		k, err := identity.FromSeed(seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es := makeFeed(t, k, feed.Head{}, 2)
+		all = append(all, es...)
+	}
+	if _, err := db.Append(all...); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(all, func(a, b feed.Entry) int {
+		if a.Clock != b.Clock {
+			return int(a.Clock) - int(b.Clock)
+		}
+		return a.ID().Compare(b.ID())
+	})
+	i := 0
+	for e, err := range db.MergeOrder(0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.ID() != all[i].ID() {
+			t.Fatalf("entry %d: %s, want %s", i, e.String(), all[i].String())
+		}
+		i++
+	}
+	if i != len(all) {
+		t.Fatalf("%d entries, want %d", i, len(all))
+	}
+	// From a clock: only entries with clock >= 2.
+	n := 0
+	for e, err := range db.MergeOrder(2) {
+		if err != nil || e.Clock < 2 {
+			t.Fatalf("%v %v", e.String(), err)
+		}
+		n++
+	}
+	if n != feeds {
+		t.Fatalf("from clock 2: %d entries", n)
+	}
+}
