@@ -31,6 +31,8 @@ type Hub struct {
 	changeBase int           // global index of changes[0]
 	version    uint64        // bumped on every stored-head change
 
+	keysOK map[identity.ID]bool // authors whose key passed CheckKey
+
 	rootVersion uint64
 	rootValid   bool
 	root        [32]byte
@@ -75,7 +77,7 @@ func (h *Hub) announced(a identity.ID, fs *feedState) feed.Head {
 // NewHub returns an empty hub; it loads the node's heads and fork proofs
 // from the Storage of the first session created with it.
 func NewHub() *Hub {
-	return &Hub{feeds: map[identity.ID]*feedState{}, forks: map[identity.ID]feed.ForkProof{}}
+	return &Hub{feeds: map[identity.ID]*feedState{}, forks: map[identity.ID]feed.ForkProof{}, keysOK: map[identity.ID]bool{}}
 }
 
 func (h *Hub) load(cfg *Config) error {
@@ -352,4 +354,21 @@ func (h *Hub) rechain(a identity.ID, fs *feedState) {
 			o.pending[a] = runs
 		}
 	}
+}
+
+// keyChecked reports whether a's key passed identity.ID.CheckKey before, and
+// records it as checked if it passes now.
+func (h *Hub) keyChecked(a identity.ID) bool {
+	if h.keysOK[a] {
+		return true
+	}
+	if h.feeds[a] != nil && h.feeds[a].stored.Seq > 0 {
+		h.keysOK[a] = true // stored entries were checked when received or written
+		return true
+	}
+	if a.CheckKey() == nil {
+		h.keysOK[a] = true
+		return true
+	}
+	return false
 }

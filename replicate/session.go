@@ -369,6 +369,10 @@ func (s *Session) stepHello(h *Hello) error {
 		return s.fail(s.peerErr(h, ErrWrongPeer, "peer claims our own identity"))
 	}
 	s.remote = h.From
+	if err := h.From.CheckKey(); err != nil {
+		// A low-order key can "sign" without a private key.
+		return s.fail(s.peerErr(h, ErrBadProof, "identity %s: %v", h.From.Short(), err))
+	}
 	msg := append(append([]byte(nil), s.cfg.Binding...), h.From[:]...)
 	if !identity.Verify(h.From, HelloPurpose, s.cfg.Network, msg, h.Proof[:]) {
 		return s.fail(s.peerErr(h, ErrBadProof, "signature does not verify for %s over this connection's binding in network %s", h.From.Short(), s.cfg.Network.Short()))
@@ -696,6 +700,12 @@ func (s *Session) stepRun(m *Entries, run *Run) error {
 	if !s.hub.wanted(a) {
 		s.stats.Ignored += len(es)
 		return nil
+	}
+	if !s.hub.keyChecked(a) {
+		if err := a.CheckKey(); err != nil {
+			// Signatures of a low-order key prove nothing.
+			return s.peerErr(m, ErrInvalid, "feed %s: %v", a.Short(), err)
+		}
 	}
 	fs := s.hub.feed(a)
 	s.notes[a] = true // acknowledge, once what we accept is stored

@@ -478,3 +478,27 @@ func TestMaxFeedsRespected(t *testing.T) {
 		t.Fatal("nothing replicated")
 	}
 }
+
+// TestWeakKeys: a low-order author key is refused, in an Entries run and as
+// a Hello identity (such keys can "sign" without a private key).
+func TestWeakKeys(t *testing.T) {
+	ka, kb := key(1), key(2)
+	var weak identity.ID // all zero: a low-order point
+	a := newPeer(t, ka, net1, kb.ID(), binding, nil)
+	b := newPeer(t, kb, net1, ka.ID(), binding, nil)
+	pump(t, a, b, 3)
+	e, err := feed.Next(weak, feed.Head{}, feed.Draft{Content: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.s.Step(replicate.Message{Body: &replicate.Entries{Runs: []replicate.Run{replicate.NewRun([]feed.Entry{e})}}})
+	if !errors.Is(err, replicate.ErrInvalid) || !strings.Contains(err.Error(), weak.Short()) {
+		t.Fatalf("weak author: %v", err)
+	}
+	c := newPeer(t, ka, net1, identity.ID{}, binding, nil)
+	h := mustDecodeHello(t, c)
+	h.From = weak
+	if err := c.s.Step(replicate.Message{Body: h}); !errors.Is(err, replicate.ErrBadProof) {
+		t.Fatalf("weak Hello identity: %v", err)
+	}
+}
