@@ -352,7 +352,7 @@ func checkChunk(src Source, f Feed, c chunk, opts *Options) chunkResult {
 		if haveHead && e.Seq > head.Seq+1 {
 			// Name the missing entries rather than the one after them.
 			verifyLast()
-			problem(head.Seq+1, fmt.Errorf("%w: seq %d to %d missing", feed.ErrBrokenChain, head.Seq+1, e.Seq-1))
+			problem(head.Seq+1, missing(head.Seq+1, e.Seq-1))
 		} else if haveHead {
 			if err := e.VerifyAfter(head); err != nil {
 				verifyLast()
@@ -388,7 +388,15 @@ func checkChunk(src Source, f Feed, c chunk, opts *Options) chunkResult {
 		r.last, r.hasLast = head, true
 	}
 	if expect <= c.to {
-		problem(expect, fmt.Errorf("%w: seq %d to %d missing", feed.ErrBrokenChain, expect, c.to))
+		problem(expect, missing(expect, c.to))
 	}
 	return r
+}
+
+// missing reports entries absent from a feed's chain.
+func missing(from, to uint64) error {
+	if from == to {
+		return fmt.Errorf("%w: entry missing", feed.ErrBrokenChain)
+	}
+	return fmt.Errorf("%w: entries %d to %d missing", feed.ErrBrokenChain, from, to)
 }
