@@ -199,7 +199,10 @@ func (p *Peer) acceptLoop() {
 
 // Publish appends one entry per content to this peer's own feed, stores
 // them (synced) and pushes them to every remote that wants them. It
-// returns the new entries.
+// returns the new entries. The entries carry no causal references and use
+// the feed's clock kind (Lamport for a new feed); an application that
+// references other feeds builds its entries with feed.Create and uses
+// Append.
 func (p *Peer) Publish(ctx context.Context, contents ...[]byte) ([]feed.Entry, error) {
 	return p.do(ctx, request{contents: contents})
 }
