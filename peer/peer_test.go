@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
@@ -105,6 +106,37 @@ func TestResumeClient(t *testing.T) {
 		t.Fatalf("stored %d + %d entries, want %d in all", first, second, total)
 	}
 	b.checkFeed(t, a.key.ID(), total)
+}
+
+// A client that crashes mid-sync (no CONNECTION_CLOSE, nothing flushed)
+// and restarts on its store resumes with nothing lost or stored twice.
+func TestResumeAfterCrash(t *testing.T) {
+	const total = 5000
+	quickIdle := func(c *Config) {
+		smallWindow(c)
+		c.Transport.IdleTimeout = time.Second
+		c.Transport.KeepAlive = 200 * time.Millisecond
+	}
+	a := startNode(t, 1, nodeOpts{listen: "127.0.0.1:0", mod: quickIdle})
+	a.publish(t, total, "bulk")
+	dir := t.TempDir()
+	b := startNode(t, 2, nodeOpts{dir: dir, dial: []string{a.addr()}, mod: quickIdle})
+	b.waitCount(t, 500)
+	b.p.ep.Abort() // the crash: the socket is gone, peers are not told
+	if err := b.p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	first := b.p.Stats().Received
+	b.p = nil
+	b.stop()
+	b = startNode(t, 2, nodeOpts{dir: dir, dial: []string{a.addr()}, mod: quickIdle})
+	b.waitHeads(t, map[identity.ID]uint64{a.key.ID(): total})
+	if second := b.p.Stats().Received; first+second != total {
+		t.Fatalf("stored %d + %d entries, want %d in all", first, second, total)
+	}
+	b.checkFeed(t, a.key.ID(), total)
+	// a notices the dead connection at its idle timeout.
+	a.log.waitFor(t, "connection lost", "timeout")
 }
 
 // smallWindow slows the transfer enough to stop it in the middle.

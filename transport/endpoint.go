@@ -347,6 +347,23 @@ func (e *Endpoint) Close() error {
 	return nil
 }
 
+// Abort closes the endpoint at once, as a crash would: no connection is
+// told (peers find out at their idle timeout), nothing queued is flushed.
+// It is for tests of crashes and for emergencies; Close is the normal end.
+func (e *Endpoint) Abort() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.cancel()
+	e.tr.Close() // "abruptly terminates all existing connections"
+	e.udp.Close()
+	e.wg.Wait()
+}
+
 // Redial dials addr (expecting identity want, or anyone if zero) until ctx
 // is done. Each connection is passed to serve, which returns when the
 // connection has ended, with the reason. After a failed dial, or a
