@@ -16,7 +16,7 @@
 //		rd := s.Ready()
 //		// 1. persist rd.ForkProofs and rd.Entries (synced) — in this order;
 //		// 2. send rd.Messages (replicate.EncodeMessage(nil, m) per frame);
-//		// 3. handle rd.Events (logging, merge.View.Insert of rd.Entries, …);
+//		// 3. handle rd.Events (logs) and hand rd.Entries on (merge.View.Add, …);
 //		s.Advance(rd)
 //	}
 //
@@ -24,8 +24,10 @@
 // Advance is called, and the messages of a Ready MUST NOT be sent before the
 // entries of the same Ready are durable, because some of those messages
 // acknowledge them (a Heads note tells the remote "I hold up to seq n"). When
-// Step or Tick returns an error, the session is dead: the caller sends the
-// Goodbye found in the next Ready (if any) and closes the connection.
+// Step returns an error, or [Session.Closed] reports true after Tick (no
+// Hello in time), the session is dead: the caller sends the Goodbye found in
+// the next Ready and closes the connection; [Session.Err] says why and
+// [CodeOf] gives the transport's close code.
 //
 // # Several peers: the Hub
 //
