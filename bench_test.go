@@ -161,4 +161,6 @@ func envInt(name string, def int) int {
 	return def
 }
 
-func benchTick() time.Duration { return time.Duration(envInt("SBFEED_BENCH_TICK_MS", 100)) * time.Millisecond }
+func benchTick() time.Duration {
+	return time.Duration(envInt("SBFEED_BENCH_TICK_MS", 100)) * time.Millisecond
+}

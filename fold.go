@@ -98,6 +98,11 @@ func (f *folder[S, A]) handle(q []foldItem) {
 	var acks []chan struct{}
 	flush := func() {
 		if len(batch) > 0 && n.view != nil {
+			if n.opts.Timestamps == HLC {
+				// The view holds entries from its future; tell it the
+				// time first, so an entry dispatched now is placed now.
+				n.apply(n.view.SetNow(uint64(n.opts.Now().UnixMilli())))
+			}
 			n.apply(n.view.Add(batch...))
 		}
 		batch = nil
