@@ -22,6 +22,11 @@ type Config[S, A any] struct {
 	// refuses the entry like a reducer error. Membership entries (content
 	// starting with [MemberPrefix]) never reach Decode.
 	Decode func(content []byte) (A, error)
+	// DecodeEntry, if set, is used instead of Decode, for codecs that need
+	// more than the content (the author, to open a sealed action or to
+	// tell the application who signed it). It must be a pure function of
+	// the entry. Exactly one of Decode and DecodeEntry is required.
+	DecodeEntry func(e *feed.Entry) (A, error)
 	// Initial is the state before any action.
 	Initial S
 	// Clone, if set, deep-copies a state. The view clones every snapshot it
@@ -110,8 +115,8 @@ var (
 
 func (c *Config[S, A]) withDefaults() (Config[S, A], error) {
 	d := *c
-	if d.Reducer == nil || d.Decode == nil {
-		return d, fmt.Errorf("%w: Reducer and Decode are required", ErrConfig)
+	if d.Reducer == nil || (d.Decode == nil) == (d.DecodeEntry == nil) {
+		return d, fmt.Errorf("%w: Reducer and exactly one of Decode and DecodeEntry are required", ErrConfig)
 	}
 	if d.Snapshots.Spacing < 0 || d.Snapshots.MaxKept < 0 || d.Snapshots.MaxAge < 0 || d.MaxPending < 0 {
 		return d, fmt.Errorf("%w: negative limit", ErrConfig)

@@ -552,7 +552,13 @@ func (v *View[S, A]) placeOne(e *feed.Entry, res *Result) (uint32, bool) {
 			structural = true
 		}
 	} else {
-		act, err := v.cfg.Decode(e.Content)
+		var act A
+		var err error
+		if v.cfg.DecodeEntry != nil {
+			act, err = v.cfg.DecodeEntry(e)
+		} else {
+			act, err = v.cfg.Decode(e.Content)
+		}
 		if err != nil {
 			r.lf |= fBad
 			v.refusals[h] = fmt.Errorf("%w: %w", ErrDecode, err)

@@ -236,6 +236,32 @@ func TestMutatingReducer(t *testing.T) {
 	}
 }
 
+func TestDecodeEntry(t *testing.T) {
+	w := newWorld(t, 2)
+	a1 := w.append(0, u64(1))
+	b1 := w.append(1, u64(2), &a1)
+	v, err := merge.New(merge.Config[[]string, string]{
+		Reducer: func(s []string, a string) ([]string, error) { return append(slices.Clip(s), a), nil },
+		DecodeEntry: func(e *feed.Entry) (string, error) {
+			return e.Author.Short() + ":" + string(rune('0'+e.Content[7])), nil
+		},
+		Writers: w.ids,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Add(b1, a1)
+	want := []string{w.ids[0].Short() + ":1", w.ids[1].Short() + ":2"}
+	if !slices.Equal(v.State(), want) {
+		t.Fatalf("%v, want %v", v.State(), want)
+	}
+	_, err = merge.New(merge.Config[int, int]{Reducer: func(s, a int) (int, error) { return s, nil },
+		Decode: func([]byte) (int, error) { return 0, nil }, DecodeEntry: func(*feed.Entry) (int, error) { return 0, nil }})
+	if !errors.Is(err, merge.ErrConfig) {
+		t.Fatalf("both decoders: %v", err)
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	if _, err := merge.New(merge.Config[int, int]{}); !errors.Is(err, merge.ErrConfig) {
 		t.Fatalf("empty config: %v", err)
