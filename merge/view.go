@@ -95,6 +95,7 @@ const (
 	fBad                                 // content does not decode or membership malformed: always refused
 	fSquashed                            // folded into a squash, gone from the order
 	fForkClass                           // at or after its author's fork seq
+	fProtected                           // fork-class and protected (merge-v1.md, 3)
 )
 
 type author struct {
@@ -692,7 +693,13 @@ func (v *View[S, A]) counts(h uint32) bool {
 			v.forkRecs = append(v.forkRecs, h)
 		}
 		r.lf |= fForkClass
-		return v.protected(h)
+		p := v.protected(h)
+		if p {
+			r.lf |= fProtected
+		} else {
+			r.lf &^= fProtected
+		}
+		return p
 	}
 	return true
 }
@@ -746,16 +753,28 @@ func (v *View[S, A]) protection(h uint32) (protected, decided bool) {
 }
 
 func (v *View[S, A]) protectionChanged() bool {
+	// A decided entry stays decided until the next rebuild (which follows
+	// any change of the writer set or a new fork), so only undecided ones
+	// stay on the list: a forked writer that keeps writing costs nothing.
+	keep := v.forkRecs[:0]
+	changed := false
 	for _, h := range v.forkRecs {
 		r := v.rec(h)
 		if r.lf&fSquashed != 0 {
 			continue
 		}
-		if v.protected(h) != (r.lf&fCounting != 0) {
-			return true
+		p, decided := v.protection(h)
+		if p != (r.lf&fProtected != 0) {
+			changed = true
+		}
+		if !decided {
+			keep = append(keep, h)
 		}
 	}
-	return false
+	if !changed {
+		v.forkRecs = keep
+	}
+	return changed
 }
 
 // decideMembership decides which membership entries take effect
@@ -844,7 +863,7 @@ func (v *View[S, A]) rebuild(res *Result) {
 		if r.lf&fSquashed != 0 {
 			continue
 		}
-		r.lf &^= fCounting | fForkClass
+		r.lf &^= fCounting | fForkClass | fProtected
 		if !v.counts(uint32(h)) {
 			continue
 		}
