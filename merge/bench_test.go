@@ -211,3 +211,41 @@ func BenchmarkApplyThreeWriters(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "actions/s")
 	b.ReportMetric(float64(v.Final().Count), "final")
 }
+
+// BenchmarkSnapshotMemory measures what one retained snapshot costs: the
+// same 200,000 actions in open mode with the default snapshot policy and
+// with snapshots effectively off, for a 4 KiB state; the heap difference
+// divided by the number of snapshots kept.
+func BenchmarkSnapshotMemory(b *testing.B) {
+	type big [512]int64
+	const n = 200_000
+	a := testKey(b, 1).ID()
+	var es []feed.Entry
+	var head feed.Head
+	es = chain(b, a, &head, n)
+	for range b.N {
+		heap := func(pol merge.SnapshotPolicy) (uint64, int) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			v, err := merge.New(merge.Config[big, int64]{
+				Reducer: func(s big, x int64) (big, error) { s[x%512]++; return s, nil },
+				Decode:  counterDecode, Snapshots: pol})
+			if err != nil {
+				b.Fatal(err)
+			}
+			v.Add(es...)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			kept := v.Snapshots()
+			runtime.KeepAlive(v)
+			return after.HeapAlloc - before.HeapAlloc, kept
+		}
+		with, kept := heap(merge.SnapshotPolicy{})
+		without, base := heap(merge.SnapshotPolicy{Spacing: 1 << 30})
+		per := (float64(with) - float64(without)) / float64(kept-base)
+		b.ReportMetric(float64(kept), "snapshots")
+		b.ReportMetric(per, "B/snapshot")
+		b.ReportMetric(float64(with)/(1<<20), "MiB-with")
+	}
+}

@@ -210,6 +210,9 @@ func (v *View[S, A]) State() S { return v.state }
 // Len returns the number of entries in the order, squashed ones included.
 func (v *View[S, A]) Len() int { return int(v.squashed) + len(v.order) }
 
+// Snapshots returns the number of snapshots kept, the base included.
+func (v *View[S, A]) Snapshots() int { return len(v.snaps) }
+
 // Known returns the number of entries placed (counting or not).
 func (v *View[S, A]) Known() int { return v.nrecs }
 
