@@ -39,6 +39,14 @@ type Source interface {
 	Resolve(id feed.ID) (author identity.ID, clock uint64, ok bool, err error)
 }
 
+// Indexed is implemented by sources with indexes of their own (a store):
+// with Options.Full the audit checks that every entry is indexed and that
+// the indexes hold nothing else.
+type Indexed interface {
+	CheckIndexed(e *feed.Entry) error
+	IndexCounts() (ids, merge int64, err error)
+}
+
 // Locator is implemented by sources that can name where an entry is, such
 // as a bundle's byte offset. It is optional.
 type Locator interface {
@@ -264,10 +272,28 @@ func Run(src Source, opts Options) (*Report, error) {
 		}
 		return cmp.Compare(a.Seq, b.Seq)
 	})
+	// Problems of the whole store come after those of the feeds.
+	if ix, ok := src.(Indexed); ok && opts.Full {
+		ids, merge, err := ix.IndexCounts()
+		if err != nil {
+			return nil, fmt.Errorf("audit: count index records: %w", err)
+		}
+		var stored int64
+		for _, f := range rep.Feeds {
+			stored += f.Entries
+		}
+		if ids != stored || merge != stored {
+			rep.Problems = append(rep.Problems, Problem{Offset: -1, Err: errIndex,
+				What: fmt.Sprintf("indexes hold %d ID and %d merge records for %d stored entries", ids, merge, stored)})
+		}
+	}
 	return rep, nil
 }
 
-var errHead = errors.New("head record does not match the chain")
+var (
+	errHead  = errors.New("head record does not match the chain")
+	errIndex = errors.New("index records do not match the entries")
+)
 
 // describe turns a feed error into the "what" of a problem.
 func describe(err error) string {
@@ -292,6 +318,7 @@ func describe(err error) string {
 
 func checkChunk(src Source, f Feed, c chunk, opts *Options) chunkResult {
 	var r chunkResult
+	ix, _ := src.(Indexed)
 	problem := func(seq uint64, err error) {
 		r.problems = append(r.problems, Problem{Author: f.Author, Seq: seq, What: describe(err), Err: err, Offset: -1})
 	}
@@ -364,6 +391,11 @@ func checkChunk(src Source, f Feed, c chunk, opts *Options) chunkResult {
 		if opts.Full {
 			if err := e.Verify(opts.Network); err != nil {
 				problem(e.Seq, err)
+			}
+			if ix != nil {
+				if err := ix.CheckIndexed(&e); err != nil {
+					problem(e.Seq, err)
+				}
 			}
 		}
 		if len(e.Refs) > 0 && haveHead {

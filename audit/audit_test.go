@@ -268,3 +268,33 @@ func TestBundleVectors(t *testing.T) {
 		t.Fatal("no vector has a verify: line")
 	}
 }
+
+// TestStoreIndexDamage: a lost ID-index record is invisible to the default
+// audit (which reads the feeds) and named by --full.
+func TestStoreIndexDamage(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := buildStore(t, dir, 10)
+	pdb, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a[6].ID()
+	if err := pdb.Delete(append([]byte{'i'}, id[:]...), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	pdb.Close()
+	if rep := auditDir(t, dir, audit.Options{}); !rep.Clean() {
+		t.Fatalf("default audit: %v", rep.Problems)
+	}
+	rep := auditDir(t, dir, audit.Options{Full: true})
+	if len(rep.Problems) != 2 {
+		t.Fatalf("full audit: %v", rep.Problems)
+	}
+	p := rep.Problems[0]
+	if p.Author != a[6].Author || p.Seq != 7 || !store.IsCorruption(p.Err) {
+		t.Fatalf("first problem %v", p)
+	}
+	if !strings.Contains(rep.Problems[1].What, "19 ID and 20 merge records for 20 stored entries") {
+		t.Fatalf("second problem %v", rep.Problems[1])
+	}
+}

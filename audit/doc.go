@@ -9,7 +9,8 @@
 // authenticates the run through the hash chain (see feed.VerifyChain); with
 // Options.Full every signature. It verifies stored fork proofs and reports
 // forks. For a store it also checks that each head record matches the
-// stored chain.
+// stored chain and, with Full, that the ID and merge indexes hold exactly
+// one correct record per entry.
 //
 // The work is split into ranges of at most Options.ChunkSize entries that workers
 // check in parallel (one per core by default); each range starts from the

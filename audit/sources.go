@@ -38,6 +38,10 @@ func (s storeSource) Raw(author identity.ID, from, to uint64) iter.Seq2[[]byte, 
 
 func (s storeSource) Forks() ([]feed.ForkProof, error) { return s.db.Forks() }
 
+func (s storeSource) CheckIndexed(e *feed.Entry) error { return s.db.CheckIndexed(e) }
+
+func (s storeSource) IndexCounts() (int64, int64, error) { return s.db.IndexCounts() }
+
 func (s storeSource) Resolve(id feed.ID) (identity.ID, uint64, bool, error) {
 	e, err := s.db.GetByID(id)
 	if errors.Is(err, store.ErrNotFound) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sbfeed/sbfeed/audit"
 	"github.com/sbfeed/sbfeed/bundle"
+	"github.com/sbfeed/sbfeed/identity"
 )
 
 func cmdVerify(e *env, args []string) int {
@@ -137,6 +138,10 @@ func writeTextReport(w io.Writer, source string, rep *audit.Report, elapsed time
 		fmt.Fprintf(w, "feed %s entries %d head %d: %s\n", f.Author, f.Entries, f.Head, f.Status)
 	}
 	for _, p := range rep.Problems {
+		if p.Author == (identity.ID{}) {
+			fmt.Fprintf(w, "problem: %s\n", p.What) // of the whole store
+			continue
+		}
 		fmt.Fprintf(w, "problem: %s seq %d: %s", p.Author, p.Seq, p.What)
 		if p.Offset >= 0 {
 			fmt.Fprintf(w, " (bundle byte %d)", p.Offset)
