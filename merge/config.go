@@ -46,6 +46,10 @@ type Config[S, A any] struct {
 	// reference or the wall clock. Zero means 65536. An entry that does not
 	// fit is rejected with [ErrPendingFull]; add it again later.
 	MaxPending int
+	// MaxPendingBytes bounds the encoded size of the waiting entries (an
+	// entry may carry 64 KiB). Zero means 64 MiB. Beyond it entries are
+	// rejected with ErrPendingFull like beyond MaxPending.
+	MaxPendingBytes int
 	// CheckReducer, for tests, renders the reducer's input state (%#v)
 	// before and after every call and makes [View.Check] report a change:
 	// the way to catch a reducer that mutates its input. It is slow.
@@ -89,10 +93,11 @@ type ClockPolicy struct {
 
 // Defaults.
 const (
-	DefaultSpacing    = 1024
-	DefaultMaxKept    = 256
-	DefaultMaxPending = 65536
-	DefaultMaxSkew    = 60_000
+	DefaultSpacing         = 1024
+	DefaultMaxKept         = 256
+	DefaultMaxPending      = 65536
+	DefaultMaxPendingBytes = 64 << 20
+	DefaultMaxSkew         = 60_000
 )
 
 // Errors. Rejections and refusals wrap one of them (or a [feed] sentinel).
@@ -118,7 +123,7 @@ func (c *Config[S, A]) withDefaults() (Config[S, A], error) {
 	if d.Reducer == nil || (d.Decode == nil) == (d.DecodeEntry == nil) {
 		return d, fmt.Errorf("%w: Reducer and exactly one of Decode and DecodeEntry are required", ErrConfig)
 	}
-	if d.Snapshots.Spacing < 0 || d.Snapshots.MaxKept < 0 || d.Snapshots.MaxAge < 0 || d.MaxPending < 0 {
+	if d.Snapshots.Spacing < 0 || d.Snapshots.MaxKept < 0 || d.Snapshots.MaxAge < 0 || d.MaxPending < 0 || d.MaxPendingBytes < 0 {
 		return d, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if d.Clock.Kind != feed.Lamport && d.Clock.Kind != feed.HLC {
@@ -132,6 +137,9 @@ func (c *Config[S, A]) withDefaults() (Config[S, A], error) {
 	}
 	if d.MaxPending == 0 {
 		d.MaxPending = DefaultMaxPending
+	}
+	if d.MaxPendingBytes == 0 {
+		d.MaxPendingBytes = DefaultMaxPendingBytes
 	}
 	if d.Clock.MaxSkew == 0 {
 		d.Clock.MaxSkew = DefaultMaxSkew

@@ -58,11 +58,12 @@ type View[S, A any] struct {
 
 	// Pending entries, waiting for a previous entry or reference (by the
 	// missing ID) or for the wall clock.
-	waiting  map[feed.ID][]feed.Entry
-	future   []feed.Entry
-	inWait   map[feed.ID]bool
-	npending int
-	now      uint64
+	waiting      map[feed.ID][]feed.Entry
+	future       []feed.Entry
+	inWait       map[feed.ID]bool
+	npending     int
+	pendingBytes int
+	now          uint64
 
 	lowBuf   []uint64
 	vcBuf    []uint64
@@ -328,8 +329,7 @@ func (v *View[S, A]) SetNow(ms uint64) Result {
 		fut := v.future
 		v.future = nil
 		for i := range fut {
-			v.npending--
-			delete(v.inWait, fut[i].ID())
+			v.unwait(&fut[i])
 			if v.place(&fut[i], &res) {
 				rebuild = true
 			}
@@ -378,8 +378,7 @@ func (v *View[S, A]) place(e *feed.Entry, res *Result) bool {
 			if ws, ok := v.waiting[id]; ok {
 				delete(v.waiting, id)
 				for i := range ws {
-					v.npending--
-					delete(v.inWait, ws[i].ID())
+					v.unwait(&ws[i])
 					work = append(work, &ws[i])
 				}
 			}
@@ -392,17 +391,24 @@ func (v *View[S, A]) reject(e *feed.Entry, res *Result, err error) {
 	res.Rejected = append(res.Rejected, Rejection{ID: e.ID(), Author: e.Author, Seq: e.Seq, Err: err})
 }
 
+func (v *View[S, A]) unwait(e *feed.Entry) {
+	v.npending--
+	v.pendingBytes -= e.EncodedSize()
+	delete(v.inWait, e.ID())
+}
+
 func (v *View[S, A]) wait(e *feed.Entry, on feed.ID, res *Result) {
 	id := e.ID()
 	if v.inWait[id] {
 		res.Duplicates++
 		return
 	}
-	if v.npending >= v.cfg.MaxPending {
+	if v.npending >= v.cfg.MaxPending || v.pendingBytes+e.EncodedSize() > v.cfg.MaxPendingBytes {
 		v.reject(e, res, ErrPendingFull)
 		return
 	}
 	v.npending++
+	v.pendingBytes += e.EncodedSize()
 	v.inWait[id] = true
 	if on.IsZero() {
 		v.future = append(v.future, *e)

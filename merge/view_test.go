@@ -69,6 +69,20 @@ func TestPendingBounded(t *testing.T) {
 	}
 }
 
+func TestPendingBytesBounded(t *testing.T) {
+	w := newWorld(t, 1)
+	big := make([]byte, feed.MaxContentSize)
+	es := []feed.Entry{w.append(0, u64(1)), w.append(0, big), w.append(0, big), w.append(0, big)}
+	v, err := merge.New(merge.Config[hstate, uint64]{Reducer: hreduce, Decode: hdecode, Writers: w.ids, MaxPendingBytes: 150_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.Add(es[3], es[2], es[1])
+	if len(r.Rejected) != 1 || !errors.Is(r.Rejected[0].Err, merge.ErrPendingFull) || r.Pending != 2 {
+		t.Fatalf("want one ErrPendingFull by bytes: %+v", r)
+	}
+}
+
 func TestRejections(t *testing.T) {
 	w := newWorld(t, 2)
 	a1 := w.append(0, u64(1))
