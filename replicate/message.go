@@ -98,8 +98,9 @@ type Summary struct {
 	Root  [32]byte
 }
 
-// Note is one feed's head as a peer holds it: Seq 0 (and a zero ID) means
-// none.
+// Note is one feed's head as a peer holds it: Seq 0 means none. ID is the
+// head's entry ID, or zero when not given (lazy announcements leave it out;
+// full vectors and acknowledgements carry it, for fork checks).
 type Note struct {
 	Author identity.ID
 	Seq    uint64
@@ -235,7 +236,7 @@ func (h *Heads) String() string {
 			break
 		}
 		fmt.Fprintf(&b, "%s:%d", n.Author.Short(), n.Seq)
-		if n.Seq > 0 {
+		if n.Seq > 0 && n.ID != (feed.ID{}) {
 			b.WriteString("#" + n.ID.Short())
 		}
 	}

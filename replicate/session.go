@@ -138,7 +138,7 @@ type Session struct {
 
 	// Outbox.
 	out        []Body
-	notes      map[identity.ID]bool // feeds to announce in the next Heads
+	notes      map[identity.ID]bool // feeds to announce in the next Heads (true: with head ID)
 	lazy       map[identity.ID]bool // feeds to announce at the next Tick
 	wantDelta  map[identity.ID]Mode
 	wantFull   bool
@@ -534,7 +534,7 @@ func (s *Session) stepHeads(m *Heads) error {
 		}
 		fs := s.hub.feed(n.Author)
 		// Same seq, another ID: show the remote our entry; it proves the fork.
-		if n.Seq <= fs.stored.Seq && n.Seq != r.checked {
+		if n.ID != (feed.ID{}) && n.Seq <= fs.stored.Seq && n.Seq != r.checked {
 			r.checked = n.Seq
 			ours, err := s.idAt(n.Author, n.Seq, fs)
 			if err != nil {
@@ -874,9 +874,12 @@ func (s *Session) Tick() {
 		}
 		return
 	}
-	// Lazy announcements, batched per tick.
+	// Lazy announcements, batched per tick, without head IDs (acks and
+	// recovery notes carry them, for fork checks).
 	for a := range s.lazy {
-		s.notes[a] = true
+		if _, ok := s.notes[a]; !ok {
+			s.notes[a] = false
+		}
 	}
 	clear(s.lazy)
 	// Unacknowledged pushes: send again.
@@ -1149,7 +1152,11 @@ func (s *Session) Ready() Ready {
 				hd = s.hub.announced(a, fs)
 			}
 			r := s.rf(a)
-			h.Notes = append(h.Notes, Note{Author: a, Seq: hd.Seq, ID: hd.ID})
+			nt := Note{Author: a, Seq: hd.Seq}
+			if s.notes[a] {
+				nt.ID = hd.ID
+			}
+			h.Notes = append(h.Notes, nt)
 			r.told = max(r.told, hd.Seq)
 			delete(s.notes, a)
 		}

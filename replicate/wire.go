@@ -91,8 +91,9 @@ func (h *Heads) appendBody(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(h.Notes)))
 	for _, n := range h.Notes {
 		dst = append(dst, n.Author[:]...)
-		dst = binary.AppendUvarint(dst, n.Seq)
-		if n.Seq > 0 {
+		withID := n.Seq > 0 && n.ID != (feed.ID{})
+		dst = binary.AppendUvarint(dst, n.Seq<<1|uint64(boolByte(withID)))
+		if withID {
 			dst = append(dst, n.ID[:]...)
 		}
 	}
@@ -297,9 +298,17 @@ func (d *decoder) heads() *Heads {
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		var nt Note
 		nt.Author = d.id("author")
-		nt.Seq = d.uvarint("seq", 1<<63)
-		if nt.Seq > 0 {
+		v := d.uvarint("seq", 1<<64-1)
+		nt.Seq = v >> 1
+		if v&1 == 1 {
+			if nt.Seq == 0 && d.err == nil {
+				d.fail("seq", ErrMalformed, "note %d: head ID with seq 0", i)
+			}
 			copy(nt.ID[:], d.bytes("head id", feed.IDSize))
+			if nt.ID == (feed.ID{}) && d.err == nil {
+				d.off -= feed.IDSize
+				d.fail("head id", ErrNonCanonical, "note %d: zero head ID (omit it)", i)
+			}
 		}
 		if d.err == nil && i > 0 && compareID(h.Notes[i-1].Author, nt.Author) >= 0 {
 			d.fail("author", ErrNonCanonical, "note %d: authors not strictly ascending", i)

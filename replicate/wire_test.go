@@ -88,6 +88,9 @@ func sampleVectors() []vector {
 		{name: "summary_empty", expect: "ok", comment: "no feeds: root of zero leaves", body: &Summary{Known: true, Root: HeadsRoot(nil)}},
 		{name: "heads_full", expect: "ok", comment: "full vector, c announced as seq 0", body: &Heads{Full: true, Notes: notes}},
 		{name: "heads_delta_empty", expect: "ok", body: &Heads{}},
+		{name: "heads_lazy", expect: "ok", comment: "a lazy announcement: seq without head ID", body: &Heads{Notes: []Note{{Author: a.ID(), Seq: 7}}}},
+		{name: "heads_zero_id", expect: "non-canonical", comment: "a head ID of zero must be left out", raw: append(append(append([]byte{byte(TypeHeads), 0, 1}, aidBytes(a)...), 7<<1|1), make([]byte, 32)...)},
+		{name: "heads_id_seq0", expect: "malformed", comment: "seq 0 cannot carry a head ID", raw: append(append(append([]byte{byte(TypeHeads), 0, 1}, aidBytes(a)...), 1), bytes.Repeat([]byte{9}, 32)...)},
 		{name: "want_full", expect: "ok", comment: "lazy by default, b eagerly, c not at all", body: want},
 		{name: "want_delta", expect: "ok", body: &Want{Feeds: []FeedMode{{Author: a.ID(), Mode: Eager}}}},
 		{name: "entries_two_runs", expect: "ok", comment: "a:1..3 and b:2, raw entries back to back", body: entries},
@@ -332,4 +335,9 @@ func (l plainLeaf) CalculateHash() ([]byte, error) {
 }
 func (l plainLeaf) Equals(o merkletree.Content) (bool, error) {
 	return bytes.Equal(l.b, o.(plainLeaf).b), nil
+}
+
+func aidBytes(k *identity.Key) []byte {
+	id := k.ID()
+	return id[:]
 }
