@@ -77,6 +77,19 @@ type Peer struct {
 
 	sessions map[int]*replicate.Session // by remote index
 	gen      map[int]int                // link generation of each session
+	closed   replicate.Stats            // counters of sessions that ended
+}
+
+func (p *Peer) retire(r int) {
+	if ss := p.sessions[r]; ss != nil {
+		st := ss.Stats()
+		p.closed.Received += st.Received
+		p.closed.Duplicates += st.Duplicates
+		p.closed.Accepted += st.Accepted
+		p.closed.Ignored += st.Ignored
+		p.closed.Sent += st.Sent
+		delete(p.sessions, r)
+	}
 }
 
 // PeerError is an error a session of a peer returned.
@@ -285,7 +298,7 @@ func (s *Sim) down(l *link) {
 		if ss := p.sessions[pr[1]]; ss != nil {
 			ss.Close()
 			s.drainSession(p, pr[1], ss) // persist what it released; its messages die with the link
-			delete(p.sessions, pr[1])
+			p.retire(pr[1])
 		}
 	}
 }
@@ -481,7 +494,7 @@ func (s *Sim) drain(p *Peer) {
 				progress = true
 			}
 			if ss.Closed() && !ss.HasReady() {
-				delete(p.sessions, r)
+				p.retire(r)
 				if l := s.links[key(p.Index, r)]; l != nil && l.gen == p.gen[r] {
 					s.down(l)
 				}
@@ -553,10 +566,9 @@ func (s *Sim) TraceHash() [32]byte {
 // Session returns peer a's session to peer b, if the link is up.
 func (s *Sim) Session(a, b int) *replicate.Session { return s.Peers[a].sessions[b] }
 
-// Stats sums the entry counters of every session peer i ever had... of its
-// live sessions.
+// Stats sums the entry counters of every session peer i had.
 func (s *Sim) Stats(i int) replicate.Stats {
-	var t replicate.Stats
+	t := s.Peers[i].closed
 	for _, ss := range s.Peers[i].sessions {
 		st := ss.Stats()
 		t.Received += st.Received

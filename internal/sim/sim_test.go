@@ -78,6 +78,8 @@ func TestTopologies(t *testing.T) {
 func TestMesh200(t *testing.T) {
 	s := runMesh200(t, 42)
 	checkMergeViews(t, s, indices(200))
+	st := totalStats(s)
+	t.Logf("receipts %d, duplicates %d, accepted %d (%.3f receipts per accepted entry)", st.Received, st.Duplicates, st.Accepted, float64(st.Received)/float64(st.Accepted))
 	t.Logf("ticks %d, messages %d, bytes %d, entry bytes %d, dropped %d, by type %v", s.Now, s.Counters.Messages, s.Counters.Bytes, s.Counters.EntryBytes, s.Counters.Dropped, s.Counters.ByType)
 }
 
