@@ -2,8 +2,10 @@ package audit
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"runtime"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/store"
 )
 
 // Feed describes one feed to audit: it holds seqs First..Last.
@@ -39,13 +42,39 @@ type Source interface {
 	Resolve(id feed.ID) (author identity.ID, clock uint64, ok bool, err error)
 }
 
-// Indexed is implemented by sources with indexes of their own (a store):
-// with Options.Full the audit checks that every entry is indexed and that
-// the indexes hold nothing else.
+// Indexed is implemented by sources with indexes of their own (a store).
+// With Options.Full the audit checks that each index describes exactly the
+// entries: it compares multiset digests of the index records and of the
+// entries (sequential scans only), and only if they differ looks up each
+// entry's records (CheckIndexed) to name the damaged ones.
 type Indexed interface {
+	IDIndex() iter.Seq2[store.IndexRecord, error]
+	MergeIndex() iter.Seq2[store.IndexRecord, error]
 	CheckIndexed(e *feed.Entry) error
-	IndexCounts() (ids, merge int64, err error)
 }
+
+// digest is an order-independent digest of a multiset of index records:
+// the sum of a randomly keyed 128-bit hash of each. The key is new for
+// every audit, so no stored data can be made to collide on purpose.
+type digest struct {
+	n    int64
+	a, b uint64
+}
+
+type digester struct{ s1, s2 maphash.Seed }
+
+func (d digester) add(g *digest, id feed.ID, author identity.ID, seq, clock uint64) {
+	var buf [feed.IDSize + identity.IDSize + 16]byte
+	copy(buf[:], id[:])
+	copy(buf[feed.IDSize:], author[:])
+	binary.BigEndian.PutUint64(buf[feed.IDSize+identity.IDSize:], seq)
+	binary.BigEndian.PutUint64(buf[feed.IDSize+identity.IDSize+8:], clock)
+	g.n++
+	g.a += maphash.Bytes(d.s1, buf[:])
+	g.b += maphash.Bytes(d.s2, buf[:])
+}
+
+func (g *digest) merge(o digest) { g.n, g.a, g.b = g.n+o.n, g.a+o.a, g.b+o.b }
 
 // Locator is implemented by sources that can name where an entry is, such
 // as a bundle's byte offset. It is optional.
@@ -74,6 +103,7 @@ type Options struct {
 	// means DefaultChunkSize. Each range costs one extra read and one
 	// extra signature check in the default audit.
 	ChunkSize uint64
+	digester  digester
 	// MaxProblems bounds the problems reported per feed; zero means 20.
 	MaxProblems int
 }
@@ -131,6 +161,7 @@ type chunk struct {
 }
 
 type chunkResult struct {
+	digest     digest // of the entries, with Full on an Indexed source
 	entries    int64
 	last       feed.Head
 	hasLast    bool
@@ -153,6 +184,7 @@ func Run(src Source, opts Options) (*Report, error) {
 	if opts.MaxProblems <= 0 {
 		opts.MaxProblems = 20
 	}
+	opts.digester = digester{maphash.MakeSeed(), maphash.MakeSeed()}
 	feeds, err := src.Feeds()
 	if err != nil {
 		return nil, fmt.Errorf("audit: list feeds: %w", err)
@@ -272,20 +304,17 @@ func Run(src Source, opts Options) (*Report, error) {
 		}
 		return cmp.Compare(a.Seq, b.Seq)
 	})
-	// Problems of the whole store come after those of the feeds.
+	// Problems of the index come after those of the feeds.
 	if ix, ok := src.(Indexed); ok && opts.Full {
-		ids, merge, err := ix.IndexCounts()
+		var entries digest
+		for i := range results {
+			entries.merge(results[i].digest)
+		}
+		probs, err := checkIndexes(src, ix, feeds, entries, opts.digester, opts.MaxProblems)
 		if err != nil {
-			return nil, fmt.Errorf("audit: count index records: %w", err)
+			return nil, err
 		}
-		var stored int64
-		for _, f := range rep.Feeds {
-			stored += f.Entries
-		}
-		if ids != stored || merge != stored {
-			rep.Problems = append(rep.Problems, Problem{Offset: -1, Err: errIndex,
-				What: fmt.Sprintf("indexes hold %d ID and %d merge records for %d stored entries", ids, merge, stored)})
-		}
+		rep.Problems = append(rep.Problems, probs...)
 	}
 	return rep, nil
 }
@@ -319,6 +348,7 @@ func describe(err error) string {
 func checkChunk(src Source, f Feed, c chunk, opts *Options) chunkResult {
 	var r chunkResult
 	ix, _ := src.(Indexed)
+	dg := opts.digester
 	problem := func(seq uint64, err error) {
 		r.problems = append(r.problems, Problem{Author: f.Author, Seq: seq, What: describe(err), Err: err, Offset: -1})
 	}
@@ -393,9 +423,7 @@ func checkChunk(src Source, f Feed, c chunk, opts *Options) chunkResult {
 				problem(e.Seq, err)
 			}
 			if ix != nil {
-				if err := ix.CheckIndexed(&e); err != nil {
-					problem(e.Seq, err)
-				}
+				dg.add(&r.digest, e.ID(), e.Author, e.Seq, e.Clock)
 			}
 		}
 		if len(e.Refs) > 0 && haveHead {
@@ -431,4 +459,44 @@ func missing(from, to uint64) error {
 		return fmt.Errorf("%w: entry missing", feed.ErrBrokenChain)
 	}
 	return fmt.Errorf("%w: entries %d to %d missing", feed.ErrBrokenChain, from, to)
+}
+
+// checkIndexes compares the multiset digests of each index with that of
+// the entries; if one differs, it names the entries whose index records are
+// missing or wrong, and reports records of entries that are not stored.
+func checkIndexes(src Source, ix Indexed, feeds []Feed, entries digest, dg digester, maxProblems int) ([]Problem, error) {
+	var ids, merge digest
+	for r, err := range ix.IDIndex() {
+		if err != nil {
+			return nil, fmt.Errorf("audit: read the ID index: %w", err)
+		}
+		dg.add(&ids, r.ID, r.Author, r.Seq, r.Clock)
+	}
+	for r, err := range ix.MergeIndex() {
+		if err != nil {
+			return nil, fmt.Errorf("audit: read the merge index: %w", err)
+		}
+		dg.add(&merge, r.ID, r.Author, r.Seq, r.Clock)
+	}
+	if ids == entries && merge == entries {
+		return nil, nil
+	}
+	var probs []Problem
+	for _, f := range feeds {
+		for raw, err := range src.Raw(f.Author, f.First, f.Last) {
+			if err != nil {
+				return nil, fmt.Errorf("audit: %w", err)
+			}
+			e, err := feed.Decode(raw)
+			if err != nil {
+				continue // reported by the feed checks
+			}
+			if err := ix.CheckIndexed(&e); err != nil && len(probs) < maxProblems {
+				probs = append(probs, Problem{Author: e.Author, Seq: e.Seq, Offset: -1, Err: err, What: err.Error()})
+			}
+		}
+	}
+	probs = append(probs, Problem{Offset: -1, Err: errIndex,
+		What: fmt.Sprintf("indexes do not describe exactly the stored entries: %d ID and %d merge records for %d entries", ids.n, merge.n, entries.n)})
+	return probs, nil
 }

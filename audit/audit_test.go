@@ -294,7 +294,33 @@ func TestStoreIndexDamage(t *testing.T) {
 	if p.Author != a[6].Author || p.Seq != 7 || !store.IsCorruption(p.Err) {
 		t.Fatalf("first problem %v", p)
 	}
-	if !strings.Contains(rep.Problems[1].What, "19 ID and 20 merge records for 20 stored entries") {
+	if !strings.Contains(rep.Problems[1].What, "19 ID and 20 merge records for 20 entries") {
 		t.Fatalf("second problem %v", rep.Problems[1])
+	}
+}
+
+// TestStoreIndexWrong: a merge-index record that names the wrong entry
+// keeps the record counts right; the digests still differ and the entry is
+// named.
+func TestStoreIndexWrong(t *testing.T) {
+	dir := t.TempDir()
+	a, b := buildStore(t, dir, 10)
+	pdb, err := pebble.Open(dir, &pebble.Options{Logger: quiet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := a[4]
+	id := e.ID()
+	k := append([]byte{'m'}, 0, 0, 0, 0, 0, 0, 0, byte(e.Clock))
+	k = append(k, id[:]...)
+	v := append(append([]byte{}, b[0].Author[:]...), 0, 0, 0, 0, 0, 0, 0, 5) // names b:5
+	if err := pdb.Set(k, v, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	pdb.Close()
+	rep := auditDir(t, dir, audit.Options{Full: true})
+	if len(rep.Problems) != 2 || rep.Problems[0].Seq != 5 || rep.Problems[0].Author != e.Author ||
+		!strings.Contains(rep.Problems[1].What, "20 ID and 20 merge records for 20 entries") {
+		t.Fatalf("full audit: %v", rep.Problems)
 	}
 }

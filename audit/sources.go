@@ -40,7 +40,9 @@ func (s storeSource) Forks() ([]feed.ForkProof, error) { return s.db.Forks() }
 
 func (s storeSource) CheckIndexed(e *feed.Entry) error { return s.db.CheckIndexed(e) }
 
-func (s storeSource) IndexCounts() (int64, int64, error) { return s.db.IndexCounts() }
+func (s storeSource) IDIndex() iter.Seq2[store.IndexRecord, error] { return s.db.IDIndex() }
+
+func (s storeSource) MergeIndex() iter.Seq2[store.IndexRecord, error] { return s.db.MergeIndex() }
 
 func (s storeSource) Resolve(id feed.ID) (identity.ID, uint64, bool, error) {
 	e, err := s.db.GetByID(id)

@@ -849,24 +849,72 @@ func (db *DB) CheckIndexed(e *feed.Entry) error {
 	return nil
 }
 
-// IndexCounts returns the number of records in the ID index and in the
-// merge index. In a sound store both equal the number of stored entries.
-func (db *DB) IndexCounts() (ids, merge int64, err error) {
-	count := func(tag byte) (int64, error) {
+// IndexRecord is what one record of the ID index or of the merge index
+// says: the entry with this ID is author's entry at seq, with this clock.
+type IndexRecord struct {
+	ID     feed.ID
+	Author identity.ID
+	Seq    uint64
+	Clock  uint64
+}
+
+// IDIndex yields every record of the ID index, in ID order. In a sound
+// store they describe exactly the stored entries (invariant 3); the audit
+// compares them with the entries as a multiset, by one sequential scan.
+func (db *DB) IDIndex() iter.Seq2[IndexRecord, error] {
+	return db.scanIndex(tagByID, func(k, v []byte) (IndexRecord, bool) {
+		var r IndexRecord
+		if len(k) != 1+feed.IDSize || len(v) != identity.IDSize+16 {
+			return r, false
+		}
+		copy(r.ID[:], k[1:])
+		copy(r.Author[:], v)
+		r.Seq = binary.BigEndian.Uint64(v[identity.IDSize:])
+		r.Clock = binary.BigEndian.Uint64(v[identity.IDSize+8:])
+		return r, true
+	})
+}
+
+// MergeIndex yields every record of the merge index, in merge order.
+func (db *DB) MergeIndex() iter.Seq2[IndexRecord, error] {
+	return db.scanIndex(tagMerge, func(k, v []byte) (IndexRecord, bool) {
+		var r IndexRecord
+		if len(k) != 1+8+feed.IDSize || len(v) != identity.IDSize+8 {
+			return r, false
+		}
+		r.Clock = binary.BigEndian.Uint64(k[1:])
+		copy(r.ID[:], k[9:])
+		copy(r.Author[:], v)
+		r.Seq = binary.BigEndian.Uint64(v[identity.IDSize:])
+		return r, true
+	})
+}
+
+func (db *DB) scanIndex(tag byte, parse func(k, v []byte) (IndexRecord, bool)) iter.Seq2[IndexRecord, error] {
+	return func(yield func(IndexRecord, error) bool) {
 		it, err := db.newIter([]byte{tag}, []byte{tag + 1})
 		if err != nil {
-			return 0, err
+			yield(IndexRecord{}, err)
+			return
 		}
 		defer it.Close()
-		var n int64
 		for it.First(); it.Valid(); it.Next() {
-			n++
+			v, err := it.ValueAndErr()
+			if err != nil {
+				yield(IndexRecord{}, fmt.Errorf("store: %w", err))
+				return
+			}
+			r, ok := parse(it.Key(), v)
+			if !ok {
+				yield(IndexRecord{}, corruptf("index record %x of %d bytes", it.Key(), len(v)))
+				return
+			}
+			if !yield(r, nil) {
+				return
+			}
 		}
-		return n, it.Error()
+		if err := it.Error(); err != nil {
+			yield(IndexRecord{}, fmt.Errorf("store: %w", err))
+		}
 	}
-	if ids, err = count(tagByID); err != nil {
-		return 0, 0, err
-	}
-	merge, err = count(tagMerge)
-	return ids, merge, err
 }
