@@ -158,12 +158,14 @@ type Session struct {
 	changeCursor  int
 	recvUnacked   int
 
-	summaryTick    int
-	summaryVersion uint64
-	summaryEvery   int
-	matched        bool
-	fullSent       bool // a full Heads was sent in this session
-	mismatches     int
+	summaryTick         int
+	summaryVersion      uint64
+	summaryEvery        int
+	matched             bool
+	fullSent            bool // a full Heads was sent in this session
+	mismatches          int  // summaries in a row that mismatched with nothing moving
+	lastTheirRoot       [32]byte
+	lastMismatchVersion uint64
 
 	// Verified entries not yet released, as contiguous runs per feed.
 	pending map[identity.ID][][]feed.Entry
@@ -437,14 +439,22 @@ func (s *Session) stepSummary(m *Summary) error {
 		return nil
 	}
 	s.matched = false
+	// A mismatch while either side's heads move is normal (entries in
+	// flight). Only a mismatch that stays put over three summaries, with
+	// nothing left to tell, means a note was lost: then the full vector.
+	if m.Root == s.lastTheirRoot && s.hub.version == s.lastMismatchVersion {
+		s.mismatches++
+	} else {
+		s.mismatches = 0
+	}
+	s.lastTheirRoot, s.lastMismatchVersion = m.Root, s.hub.version
 	if !m.Known || s.mismatches >= 2 {
 		s.mismatches = 0
 		s.sendHeads(true)
 		return nil
 	}
-	s.mismatches++
 	for a, fs := range s.hub.feeds {
-		if r := s.theirs[a]; fs.stored.Seq > 0 && (r == nil || s.hub.announced(a, fs).Seq > r.told) && s.remoteMode(a) != None {
+		if r := s.theirs[a]; fs.stored.Seq > 0 && (r == nil || s.hub.announced(a, fs).Seq > max(r.told, r.head)) && s.remoteMode(a) != None {
 			s.notes[a] = true
 		}
 	}
@@ -708,7 +718,9 @@ func (s *Session) stepRun(m *Entries, run *Run) error {
 		}
 	}
 	fs := s.hub.feed(a)
-	s.notes[a] = true // acknowledge, once what we accept is stored
+	if _, ok := s.notes[a]; !ok {
+		s.notes[a] = false // acknowledge (seq only), once what we accept is stored
+	}
 	if fs.forkSeq > 0 {
 		k := 0
 		for k < len(es) && es[k].Seq < fs.forkSeq {
@@ -741,9 +753,10 @@ func (s *Session) stepRun(m *Entries, run *Run) error {
 	if err := s.verifyRun(acc, fresh); err != nil {
 		var fe *feed.Error
 		if errors.As(err, &fe) && errors.Is(err, feed.ErrBrokenChain) && fe.Seq == fresh[0].Seq && fe.Field == "prev" {
-			// It follows another branch than ours: maybe a fork. Our note
-			// (queued above) lets the remote show us its entry at our head.
+			// It follows another branch than ours: maybe a fork. Our note,
+			// with our head ID, lets the remote show us its entry there.
 			if fresh[0].Verify(s.cfg.Network) == nil {
+				s.notes[a] = true
 				s.stats.Ignored += len(fresh)
 				s.rf(a).checked = 0
 				return nil
@@ -1181,7 +1194,9 @@ func (s *Session) Advance(rd Ready) {
 		e := &rd.Entries[i]
 		s.hub.stored(e.Author, e.Head())
 		if r := s.theirs[e.Author]; s.state == stateOpen && (r == nil || r.told < e.Seq) {
-			s.notes[e.Author] = true // not acknowledged in rd itself
+			if _, ok := s.notes[e.Author]; !ok {
+				s.notes[e.Author] = false // not acknowledged in rd itself
+			}
 		}
 	}
 }
