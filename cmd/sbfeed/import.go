@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/sbfeed/sbfeed/bundle"
 	"github.com/sbfeed/sbfeed/feed"
@@ -61,39 +62,71 @@ bundle was damaged.`)
 	}
 	defer db.Close()
 	im := importer{e: e, db: db}
-	var damage error
-	var batch []feed.Entry
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			damage = err
-			break
-		}
-		switch rec.Kind {
-		case bundle.KindEntry:
-			batch = append(batch, rec.Entry)
-			if len(batch) == 1000 {
-				if err := im.add(batch); err != nil {
-					e.errorf("%v", err)
-					return 1
-				}
-				batch = batch[:0]
+	// Read and decode the next batch while the previous one is verified
+	// and stored.
+	type chunk struct {
+		entries []feed.Entry
+		proofs  []feed.ForkProof
+		damage  error
+	}
+	chunks := make(chan chunk, 1)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(chunks)
+		var c chunk
+		send := func() bool {
+			select {
+			case chunks <- c:
+				c = chunk{}
+				return true
+			case <-stop:
+				return false
 			}
-		case bundle.KindFork:
-			if err := db.AddForkProof(rec.Proof); err != nil {
+		}
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				send()
+				return
+			}
+			if err != nil {
+				c.damage = err
+				send()
+				return
+			}
+			switch rec.Kind {
+			case bundle.KindEntry:
+				c.entries = append(c.entries, rec.Entry)
+			case bundle.KindFork:
+				c.proofs = append(c.proofs, rec.Proof)
+			}
+			if len(c.entries) == importBatch && !send() {
+				return
+			}
+		}
+	}()
+	defer wg.Wait()
+	defer close(stop)
+	var damage error
+	for c := range chunks {
+		if err := im.add(c.entries); err != nil {
+			e.errorf("%v", err)
+			return 1
+		}
+		for _, p := range c.proofs {
+			if err := db.AddForkProof(p); err != nil {
 				im.refused++
-				im.warn("fork proof for %s seq %d refused: %v", rec.Proof.Author().Short(), rec.Proof.Seq(), err)
+				im.warn("fork proof for %s seq %d refused: %v", p.Author().Short(), p.Seq(), err)
 			} else {
 				im.forks++
 			}
 		}
-	}
-	if err := im.add(batch); err != nil {
-		e.errorf("%v", err)
-		return 1
+		if c.damage != nil {
+			damage = c.damage
+		}
 	}
 	fmt.Fprintf(e.stdout, "new %d known %d refused %d forks %d\n", im.new, im.known, im.refused, im.forks)
 	if damage != nil {
@@ -158,3 +191,8 @@ func isRefusal(err error) bool {
 	var fe *feed.Error
 	return errors.As(err, &fe)
 }
+
+// importBatch is the number of entries stored per synced batch: large
+// enough that the sync is a small part of the cost, small enough that a
+// batch refused as a whole is quickly split.
+const importBatch = 8192
