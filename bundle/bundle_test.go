@@ -209,3 +209,42 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkRead decodes a bundle of 10,000 entries with 100-byte contents
+// (CRC and canonical decoding of every record; no signature checks).
+func BenchmarkRead(b *testing.B) {
+	net := identity.NetworkFromName("bench")
+	k := testKey(b, 4)
+	var buf bytes.Buffer
+	w, _ := bundle.NewWriter(&buf, net)
+	var head feed.Head
+	for i := 0; i < 10_000; i++ {
+		e, err := feed.Next(k.ID(), head, feed.Draft{Content: bytes.Repeat([]byte{'x'}, 100)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.WriteEntry(&e)
+		head = e.Head()
+	}
+	w.Close()
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	n := 0
+	for b.Loop() {
+		r, err := bundle.NewReader(bytes.NewReader(data), &net)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
