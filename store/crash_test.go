@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,8 +30,15 @@ func buildCrashtest(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds and kills a helper process; skipped with -short")
 	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(gobin); err != nil {
+			t.Skip("no go command to build the helper process with")
+		}
+	}
 	bin := filepath.Join(t.TempDir(), "crashtest")
-	cmd := exec.Command("go", "build", "-o", bin, "./internal/crashtest")
+	cmd := exec.Command(gobin, "build", "-o", bin, "./internal/crashtest")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
