@@ -24,7 +24,8 @@ Audit a data directory (default $SBFEED_HOME/data) or a bundle file: for
 every feed, the encoding of each entry, hash links, seq continuity, the
 Lamport rule, references that resolve, forks (printing the fork proof), and
 signatures — the newest of each verified run by default, which
-authenticates the run through the hash chain; every one with --full.
+authenticates the run through the hash chain; every one with --full, which
+also checks that a store's indexes describe exactly its entries.
 
 It prints a summary per feed (author, entries, head, status), each problem
 named by author, seq and what is wrong, and a verdict.
