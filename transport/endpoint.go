@@ -105,6 +105,12 @@ func Listen(addr string, cfg Config) (*Endpoint, error) {
 		}
 		e.ln = ln
 	}
+	// Register as the reader of non-QUIC packets before any arrive
+	// (quic-go drops them silently until the first call); the cancelled
+	// context makes this first call return at once.
+	done, stop := context.WithCancel(ctx)
+	stop()
+	e.tr.ReadNonQUICPacket(done, nil)
 	e.wg.Add(1)
 	go e.dropNonQUIC()
 	return e, nil

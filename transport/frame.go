@@ -66,6 +66,10 @@ func (e *FrameError) Error() string {
 
 func (e *FrameError) Unwrap() error { return e.Err }
 
+// firstChunk is the buffer first allocated for a frame's payload; it
+// doubles as bytes arrive.
+const firstChunk = 64 << 10
+
 // frameReader reads frames from one stream.
 type frameReader struct {
 	r    *bufio.Reader
@@ -100,14 +104,24 @@ func (f *frameReader) next() ([]byte, error) {
 	if uint64(size) > uint64(f.max) {
 		return nil, &FrameError{Kind: f.kind, Offset: start, Err: ErrFrameTooLarge, Detail: fmt.Sprintf("%d bytes declared, limit %d", size, f.max)}
 	}
-	buf := make([]byte, size)
-	n, err = io.ReadFull(f.r, buf)
-	f.off += int64(n)
-	if err != nil {
-		if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, &FrameError{Kind: f.kind, Offset: start, Err: ErrProtocol, Detail: fmt.Sprintf("stream ends inside the frame (%d of %d bytes)", n, size)}
+	// Grow the buffer as the payload arrives rather than trusting the
+	// declared length: a peer that declares large frames and sends
+	// nothing costs no memory.
+	buf := make([]byte, 0, min(int(size), firstChunk))
+	for len(buf) < int(size) {
+		if len(buf) == cap(buf) {
+			buf = append(buf, make([]byte, min(cap(buf), int(size)-cap(buf)))...)[:len(buf)]
 		}
-		return nil, err
+		// append may round the capacity up past the frame: read no further.
+		n, err = io.ReadFull(f.r, buf[len(buf):min(cap(buf), int(size))])
+		buf = buf[:len(buf)+n]
+		f.off += int64(n)
+		if err != nil {
+			if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, &FrameError{Kind: f.kind, Offset: start, Err: ErrProtocol, Detail: fmt.Sprintf("stream ends inside the frame (%d of %d bytes)", len(buf), size)}
+			}
+			return nil, err
+		}
 	}
 	return buf, nil
 }
