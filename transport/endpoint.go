@@ -33,7 +33,8 @@ type Endpoint struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // dropNonQUIC
+	after  sync.WaitGroup // context.AfterFunc callbacks still to run
 
 	inbound atomic.Int64 // incoming connections, handshaking or open
 	nonQUIC atomic.Int64 // non-QUIC datagrams dropped
@@ -131,7 +132,9 @@ func (e *Endpoint) connContext(ctx context.Context, info *quic.ClientInfo) (cont
 		return nil, fmt.Errorf("%w: %d", ErrTooManyConns, e.cfg.MaxConns)
 	}
 	st := &inboundState{from: info.RemoteAddr.String()}
+	e.after.Add(1)
 	context.AfterFunc(ctx, func() {
+		defer e.after.Done()
 		e.inbound.Add(-1)
 		if !st.registered.Load() {
 			// Handshakes that fail never reach Accept; say why here.
@@ -292,8 +295,12 @@ func (e *Endpoint) register(qc *quic.Conn, dialled bool) (*Conn, error) {
 	}
 	e.perPeer[peer]++
 	e.conns[c] = struct{}{}
+	e.after.Add(1)
 	e.mu.Unlock()
-	context.AfterFunc(qc.Context(), func() { e.unregister(c) })
+	context.AfterFunc(qc.Context(), func() {
+		defer e.after.Done()
+		e.unregister(c)
+	})
 	return c, nil
 }
 
@@ -347,6 +354,7 @@ func (e *Endpoint) Close() error {
 	err := e.tr.Close()
 	e.udp.Close()
 	e.wg.Wait()
+	e.after.Wait() // every connection is unregistered
 	if err != nil && !errors.Is(err, quic.ErrTransportClosed) {
 		return fmt.Errorf("transport: close: %w", err)
 	}
@@ -368,6 +376,7 @@ func (e *Endpoint) Abort() {
 	e.tr.Close() // "abruptly terminates all existing connections"
 	e.udp.Close()
 	e.wg.Wait()
+	e.after.Wait()
 }
 
 // Redial dials addr (expecting identity want, or anyone if zero) until ctx
