@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -291,8 +292,16 @@ func TestSyncChild(t *testing.T) {
 	done := make(chan struct{})
 	got := 0
 	start := time.Now()
+	heapProf := os.Getenv("SBFEED_SYNC_HEAPPROF") // debugging: heap profile at half way
 	p := benchPeer(t, 2, dst, "", []string{addr}, func(es []feed.Entry) {
 		got += len(es)
+		if heapProf != "" && got >= n/2 {
+			if f, err := os.Create(heapProf); err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+			heapProf = ""
+		}
 		if got >= n {
 			close(done)
 		}
