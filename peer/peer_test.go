@@ -312,3 +312,19 @@ func TestGarbageAndFlood(t *testing.T) {
 	}
 	a.log.waitFor(t, "session failed", "Hello")
 }
+
+// A private network: only identities on the allowlist replicate.
+func TestAllowlist(t *testing.T) {
+	friend, stranger := testKey(t, 2), testKey(t, 3)
+	a := startNode(t, 1, nodeOpts{listen: "127.0.0.1:0", mod: func(c *Config) {
+		c.Transport.Allow = []identity.ID{friend.ID()}
+	}})
+	a.publish(t, 10, "private")
+	s := startNode(t, 3, nodeOpts{dial: []string{a.addr()}})
+	a.log.waitFor(t, "not on the allowlist", stranger.ID().String())
+	f := startNode(t, 2, nodeOpts{dial: []string{a.addr()}})
+	f.waitHeads(t, map[identity.ID]uint64{a.key.ID(): 10})
+	if h := s.heads(t)[a.key.ID()]; h != 0 {
+		t.Fatalf("a stranger got %d entries of a private network", h)
+	}
+}
