@@ -2,6 +2,7 @@ package sbfeed
 
 import (
 	"sync"
+	"time"
 
 	"github.com/sbfeed/sbfeed/feed"
 )
@@ -21,6 +22,13 @@ type folder[S, A any] struct {
 	queue  []foldItem
 	closed bool
 	done   chan struct{}
+	// urgent is signalled when work arrives that someone waits for (a
+	// local Dispatch, a query): it ends a batching pause at once.
+	urgent chan struct{}
+	// heavy: the last Add replayed far more entries than it placed, so
+	// entries are arriving out of order (a bulk sync of feeds at different
+	// speeds); the folder then lets a batch grow for up to batchPause.
+	heavy bool
 
 	// Owned by the folder goroutine.
 	subs []*subscriber[S]
@@ -37,7 +45,7 @@ type foldItem struct {
 }
 
 func newFolder[S, A any](n *Node[S, A]) *folder[S, A] {
-	f := &folder[S, A]{n: n, done: make(chan struct{})}
+	f := &folder[S, A]{n: n, done: make(chan struct{}), urgent: make(chan struct{}, 1)}
 	f.cond = sync.NewCond(&f.mu)
 	return f
 }
@@ -55,7 +63,17 @@ func (f *folder[S, A]) push(it foldItem) {
 	f.queue = append(f.queue, it)
 	f.cond.Signal()
 	f.mu.Unlock()
+	if it.ack != nil || it.fn != nil {
+		select {
+		case f.urgent <- struct{}{}:
+		default:
+		}
+	}
 }
+
+// batchPause bounds how long the folder lets entries from peers pile up
+// while a bulk sync keeps inserting them behind the tip.
+const batchPause = 250 * time.Millisecond
 
 // close lets the folder finish what is queued and exit.
 func (f *folder[S, A]) close() {
@@ -75,6 +93,15 @@ func (f *folder[S, A]) run() {
 		f.subs = nil
 	}()
 	for {
+		if f.heavy {
+			// Let late entries pile up: one rewind for many.
+			t := time.NewTimer(batchPause)
+			select {
+			case <-t.C:
+			case <-f.urgent:
+			}
+			t.Stop()
+		}
 		f.mu.Lock()
 		for len(f.queue) == 0 && !f.closed {
 			f.cond.Wait()
@@ -103,7 +130,9 @@ func (f *folder[S, A]) handle(q []foldItem) {
 				// time first, so an entry dispatched now is placed now.
 				n.apply(n.view.SetNow(uint64(n.opts.Now().UnixMilli())))
 			}
-			n.apply(n.view.Add(batch...))
+			res := n.view.Add(batch...)
+			f.heavy = len(acks) == 0 && res.Replayed > 4*max(res.Placed, 1)+1024
+			n.apply(res)
 		}
 		batch = nil
 		for _, a := range acks {
