@@ -86,10 +86,10 @@ func TestResumeClient(t *testing.T) {
 	dir := t.TempDir()
 	b := startNode(t, 2, nodeOpts{dir: dir, dial: []string{a.addr()}, mod: smallWindow})
 	b.waitCount(t, 500)
-	first := b.p.Stats().Received
 	if err := b.p.Close(); err != nil {
 		t.Fatal(err)
 	}
+	first := b.p.Stats().Received
 	b.p = nil
 	got := b.heads(t)[a.key.ID()]
 	b.stop()
