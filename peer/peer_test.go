@@ -328,3 +328,41 @@ func TestAllowlist(t *testing.T) {
 		t.Fatalf("a stranger got %d entries of a private network", h)
 	}
 }
+
+// Data frames are held until the handshake, but only a few: a peer that
+// streams entries and never says Hello is dropped.
+func TestDataBeforeHello(t *testing.T) {
+	a := startNode(t, 1, nodeOpts{listen: "127.0.0.1:0"})
+	a.publish(t, 3, "a")
+	ep, err := transport.Listen("127.0.0.1:0", transport.Config{Key: testKey(t, 80), NoAccept: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ep.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, err := ep.Dial(ctx, a.p.Addr(), a.key.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.OpenStream(ctx, transport.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := feed.Create(testKey(t, 80), testNet, feed.Head{}, feed.Draft{Content: []byte("early")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := replicate.EncodeMessage(nil, &replicate.Entries{Runs: []replicate.Run{replicate.NewRun([]feed.Entry{e})}})
+	for range 100 {
+		if w.Send(frame) != nil {
+			break
+		}
+	}
+	if err := waitClosed(t, c); !errors.Is(err, transport.ErrProtocol) {
+		t.Fatalf("got %v, want a protocol error", err)
+	}
+	a.log.waitFor(t, "session failed", "data frames before the handshake")
+	honest := startNode(t, 3, nodeOpts{dial: []string{a.addr()}})
+	honest.waitHeads(t, map[identity.ID]uint64{a.key.ID(): 3})
+}
