@@ -80,6 +80,14 @@ func (c *Conn) OpenStream(ctx context.Context, kind StreamKind) (*SendStream, er
 	if err != nil {
 		return nil, fmt.Errorf("transport: open %s stream: %w", kind, mapErr(err))
 	}
+	// Control frames go out before queued bulk data (RFC 9218 urgency,
+	// lower first): a long Entries transfer must not delay handshakes and
+	// acknowledgements, which the sender of that transfer is waiting for.
+	if kind == Control {
+		qs.SetPriority(1, true)
+	} else {
+		qs.SetPriority(4, true)
+	}
 	s := &SendStream{c: c, s: qs, kind: kind, max: c.maxFrame}
 	// The opener writes first: the peer learns of the stream from its
 	// header byte.
