@@ -447,14 +447,14 @@ func (p *Peer) forget(pc *pconn) {
 // session's entries gives others work.
 func (p *Peer) ready() {
 	for {
-		any := false
+		busy := false
 		for pc := range p.conns {
 			if pc.sess.HasReady() {
-				any = true
+				busy = true
 				p.readyOne(pc)
 			}
 		}
-		if !any {
+		if !busy {
 			return
 		}
 	}
