@@ -3,6 +3,7 @@ package sbfeed_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -124,3 +125,34 @@ func memTransport() func() sbfeed.Transport {
 }
 
 var _ = context.Background
+
+// TestCloseLeavesNoGoroutines: after Close, every goroutine a node started
+// (owner, folder, connection readers and writers, accept and dial loops)
+// has exited.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	func() {
+		c := startCluster(t, 3, apps.CounterReduce, func() sbfeed.Transport { return nil }, true)
+		ctx := ctxT(t)
+		events, err := c.nodes[0].Subscribe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, nd := range c.nodes {
+			if err := nd.Dispatch(ctx, apps.CounterAction{Type: apps.Increment}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, nd := range c.nodes {
+			waitUntil(t, 20*time.Second, "convergence", func() bool { return nd.Len() == 3 })
+		}
+		for _, nd := range c.nodes {
+			if err := nd.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range events { // closed by Close
+		}
+	}()
+	waitUntil(t, 10*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before+2 })
+}
