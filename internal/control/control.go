@@ -112,7 +112,7 @@ func (s *Server) accept() {
 	}
 }
 
-func (s *Server) serve(c net.Conn) {
+func (s *Server) serve(c io.ReadWriter) {
 	br := bufio.NewReaderSize(io.LimitReader(c, MaxRequest), 64<<10)
 	line, err := br.ReadBytes('\n')
 	if err != nil {
