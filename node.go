@@ -22,10 +22,12 @@ import (
 // reducer's view of the merged feeds, and replication. Create it with
 // [Open]; its methods are safe for concurrent use.
 //
-// One goroutine owns everything mutable (the store's writes, the view, the
-// replication sessions); the methods send it work and wait for the answer,
-// so the reducer only ever runs on that goroutine, never concurrently with
-// itself, and never on a network goroutine.
+// Two goroutines own everything mutable: the owner goroutine holds the
+// store's writes and the replication sessions, the folder goroutine the
+// merge view, the published state and the subscribers (see the package
+// documentation). The methods send them work and wait for the answer, so
+// the reducer only ever runs on the folder goroutine, never concurrently
+// with itself, and never on a network goroutine.
 type Node[S, A any] struct {
 	opts    *Options
 	key     *identity.Key
@@ -46,7 +48,8 @@ type Node[S, A any] struct {
 	forked  bool                   // own feed proven forked
 	lastRef map[identity.ID]uint64 // seq of each feed last referenced
 	repl    *replicator[S, A]
-	folder  *folder[S, A]
+
+	folder *folder[S, A] // the view's goroutine (fold.go)
 }
 
 type stateBox[S any] struct {
