@@ -293,3 +293,22 @@ func (h handlerFunc) WithGroup(string) slog.Handler                 { return h }
 type zeroReader struct{}
 
 func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// Squash releases the memory of final history: with a writer set, what
+// every writer has acknowledged can never move again and is folded into
+// the view's base state, with a Merkle root auditors can check entries
+// against.
+func ExampleNode_Squash() {
+	ctx := context.Background()
+	k, _ := identity.FromSeed(make([]byte, 32))
+	n, _ := sbfeed.Open(tempDir("squash"), counter, sbfeed.Options{Key: k, Writers: []identity.ID{k.ID()}})
+	defer n.Close()
+	for range 3 {
+		n.Dispatch(ctx, Action{Type: "INCREMENT"})
+	}
+	// A sole writer has acknowledged all of its own history.
+	f, _ := n.Final(ctx)
+	snap, err := n.Squash(ctx)
+	fmt.Println(f.Count, snap.Frontier.Count, snap.State, err, n.State())
+	// Output: 3 3 3 <nil> 3
+}

@@ -546,3 +546,38 @@ func (n *Node[S, A]) Close() error {
 	})
 	return err
 }
+
+// ErrNoView: the node runs no reducer (a relay), so it has no state to
+// squash.
+var ErrNoView = errors.New("sbfeed: node has no reducer")
+
+// Squash is the retention policy's tool: it folds the final part of the
+// history (acknowledged by every writer of Options.Writers; nothing is
+// final in open mode) into the view's base state and releases the memory
+// its actions and snapshots held; the view never rewinds below it again.
+// The snapshot returned carries the state, the frontier and a Merkle root
+// over the squashed entry IDs, so an auditor can be shown that an entry is
+// inside it. The entries stay in the store. It returns merge.ErrNothingFinal
+// when nothing new is final.
+func (n *Node[S, A]) Squash(ctx context.Context) (merge.Snapshot[S], error) {
+	var snap merge.Snapshot[S]
+	var err error
+	if n.view == nil {
+		return snap, ErrNoView
+	}
+	if ferr := n.onFolder(ctx, func() { snap, err = n.view.v.Squash() }); ferr != nil {
+		return snap, ferr
+	}
+	return snap, err
+}
+
+// Final returns the final frontier: how many entries of the agreed order
+// can never move again.
+func (n *Node[S, A]) Final(ctx context.Context) (merge.Frontier, error) {
+	var f merge.Frontier
+	if n.view == nil {
+		return f, ErrNoView
+	}
+	err := n.onFolder(ctx, func() { f = n.view.v.Final() })
+	return f, err
+}
