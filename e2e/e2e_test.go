@@ -104,6 +104,13 @@ func TestThreePeers(t *testing.T) {
 			converged(t, "a, b and c to converge", a, b, c)
 			t.Logf("%v converged", time.Since(t0))
 
+			// The peers log what happened, with log/slog.
+			for _, want := range []string{"msg=listening", `msg="peer connected"`, "msg=refused", "msg=state"} {
+				if logs := a.proc.logs(); !strings.Contains(logs, want) {
+					t.Errorf("a's log has no %s:\n%s", want, logs)
+				}
+			}
+
 			// c dies without warning; the others go on.
 			c.stop(syscall.SIGKILL)
 			a.appendLines(counterLines(10, "a2"))
