@@ -32,6 +32,7 @@ type Hub struct {
 	version    uint64        // bumped on every stored-head change
 
 	keysOK map[identity.ID]bool // authors whose key passed CheckKey
+	sigs   sigMemo              // signature verdicts, for ending pushed runs at signed entries
 
 	rootVersion uint64
 	rootValid   bool
@@ -45,6 +46,7 @@ type feedState struct {
 	released feed.Head // stored plus entries in Readies not yet advanced
 	accepted feed.Head // released plus verified entries pending in sessions
 	eager    *Session  // eager source; nil: the hub's default
+	signed   []uint64  // a few seqs whose stored entry's signature verified (see sigMemo)
 	forkSeq  uint64    // seq of a known fork; 0: none
 	prefix   feed.Head // for a forked feed: our entry at forkSeq-1, once read
 }
@@ -273,6 +275,13 @@ func (h *Hub) setEager(a identity.ID, s *Session) {
 	s.queueWant(a, Eager)
 	if old != nil {
 		old.queueWant(a, Lazy)
+		// A demoted session whose remote claims more waits a full stall
+		// before taking the role back: two claimers (one that cannot
+		// deliver, e.g. it withholds unsigned runs) would otherwise swap
+		// the role every tick and the Want never reach either remote.
+		if r := old.theirs[a]; r != nil && r.claim > 0 {
+			r.claimTick = old.ticks
+		}
 	}
 }
 

@@ -90,7 +90,15 @@ type Stats struct {
 	Duplicates int // received entries the node already had or had pending
 	Accepted   int // received entries verified and released
 	Ignored    int // received entries not asked for, beyond a gap or a fork
-	Sent       int // entries pushed to the remote
+	// Unsigned counts received entries dropped (also counted in Ignored)
+	// because the run's newest signature failed and no later entry of the
+	// run was signed: a relay passed on altered signature bytes.
+	Unsigned int
+	Sent     int // entries pushed to the remote
+	// Withheld counts pushes not made because no entry near the end of the
+	// run had a valid signature (the node holds altered signature bytes);
+	// the remote gets that part of the feed from another peer.
+	Withheld int
 }
 
 type state uint8
@@ -750,7 +758,24 @@ func (s *Session) stepRun(m *Entries, run *Run) error {
 		s.stats.Ignored += len(fresh)
 		return nil
 	}
-	if err := s.verifyRun(acc, fresh); err != nil {
+	if err := s.verifyRun(acc, fresh); err != nil && badNewestSig(err, fresh) {
+		// Links and fields are fine, the newest signature is not: maybe an
+		// honest relay of a copy whose intermediate signatures a hostile
+		// relay altered (IDs do not cover signatures). Keep the prefix up
+		// to the newest entry that is signed: the hash links authenticate
+		// it. Only a run where no entry of the bounded walk is signed drops
+		// the peer: an honest sender ends every run at an entry it verified
+		// (docs/protocol.md §9, "signature poisoning").
+		s.hub.sigs.note(&fresh[len(fresh)-1], false)
+		k := s.signedPrefix(fresh)
+		if k == 0 {
+			return s.peerErr(m, ErrInvalid, "%v (and none of the %d entries before it is signed)", err, min(len(fresh)-1, maxSigWalk))
+		}
+		s.stats.Unsigned += len(fresh) - k
+		s.stats.Ignored += len(fresh) - k
+		s.logf("%s:%d..%d: newest signature fails, keeping %d..%d (signed at %d)", a.Short(), fresh[0].Seq, fresh[len(fresh)-1].Seq, fresh[0].Seq, fresh[k-1].Seq, fresh[k-1].Seq)
+		fresh = fresh[:k]
+	} else if err != nil {
 		var fe *feed.Error
 		if errors.As(err, &fe) && errors.Is(err, feed.ErrBrokenChain) && fe.Seq == fresh[0].Seq && fe.Field == "prev" {
 			// It follows another branch than ours: maybe a fork. Our note,
@@ -764,6 +789,7 @@ func (s *Session) stepRun(m *Entries, run *Run) error {
 		}
 		return s.peerErr(m, ErrInvalid, "%v", err)
 	}
+	s.hub.sigs.note(&fresh[len(fresh)-1], true)
 	s.stats.Accepted += len(fresh)
 	r := s.rf(a)
 	r.claimBanned, r.wantRetried, r.bans = false, false, 0
@@ -1013,6 +1039,26 @@ func (s *Session) prepare() error {
 				if cnt == 0 {
 					break
 				}
+				// The remote authenticates the run by its newest signature:
+				// end it at an entry known to be signed (a relay may hold
+				// entries whose signature bytes a hostile relay altered).
+				k, err := s.signedEnd(raw[:sizeOf(raw, cnt)], cnt)
+				if err != nil {
+					return fmt.Errorf("%w: range %s:%d..%d: %v", ErrStorage, a.Short(), from, from+uint64(cnt)-1, err)
+				}
+				if k == 0 {
+					// Withhold it until something changes (an ack, a resend
+					// tick, a new head): the remote gets it from another peer.
+					s.stats.Withheld++
+					s.logf("%s:%d..%d: no valid signature among the last entries, not sent", a.Short(), from, from+uint64(cnt)-1)
+					if len(frame.Runs) == 0 {
+						s.out = s.out[:len(s.out)-1] // the frame just opened: drop it
+						frame = nil
+					}
+					delete(s.dirty, a)
+					break
+				}
+				cnt, raw = k, raw[:sizeOf(raw, k)]
 				frame.Runs = append(frame.Runs, Run{Author: a, First: from, Count: cnt, Raw: raw})
 				frameSize += len(raw) + 4
 				r.sent = from + uint64(cnt) - 1
@@ -1036,6 +1082,19 @@ func (s *Session) prepare() error {
 		}
 	}
 	return nil
+}
+
+// sizeOf is the size of the first n entries encoded in raw.
+func sizeOf(raw []byte, n int) int {
+	off := 0
+	for range n {
+		k, err := feed.SizeAt(raw[off:])
+		if err != nil || off+k > len(raw) {
+			break
+		}
+		off += k
+	}
+	return off
 }
 
 func countEntries(raw []byte) int {

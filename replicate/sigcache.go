@@ -1,6 +1,9 @@
 package replicate
 
 import (
+	"crypto/sha256"
+	"errors"
+
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
 )
@@ -35,6 +38,12 @@ func (c *SigCache) verify(e *feed.Entry, network identity.Network) error {
 	return nil
 }
 
+// maxSigWalk bounds the signatures verified to find, in a run whose newest
+// signature fails, the newest entry that is signed (on receipt), or to end
+// an outgoing run at an entry that is signed (when sending). See
+// "signature poisoning" in docs/protocol.md §9.
+const maxSigWalk = 32
+
 // verifyRun is feed.VerifyChain, with the newest signature looked up in the
 // cache when there is one.
 func (s *Session) verifyRun(after feed.Head, run []feed.Entry) error {
@@ -49,4 +58,122 @@ func (s *Session) verifyRun(after feed.Head, run []feed.Entry) error {
 		h = run[i].Head()
 	}
 	return s.cfg.SigCache.verify(&run[len(run)-1], s.cfg.Network)
+}
+
+// verifyEntry checks one entry's fields and signature (through the cache
+// when there is one).
+func (s *Session) verifyEntry(e *feed.Entry) error {
+	if s.cfg.SigCache != nil {
+		return s.cfg.SigCache.verify(e, s.cfg.Network)
+	}
+	return e.Verify(s.cfg.Network)
+}
+
+// badNewestSig reports whether err, from verifyRun over run, says that only
+// the newest entry's signature failed: every link and field of the run is
+// fine (VerifyChain checks those first, entry by entry).
+func badNewestSig(err error, run []feed.Entry) bool {
+	var fe *feed.Error
+	return errors.As(err, &fe) && errors.Is(err, feed.ErrBadSignature) && fe.Seq == run[len(run)-1].Seq
+}
+
+// signedPrefix is how many entries of run (whose links verified and whose
+// newest signature failed) are authenticated: up to and including the newest
+// entry, among the maxSigWalk before the newest, whose signature verifies.
+// Zero: none of them does.
+func (s *Session) signedPrefix(run []feed.Entry) int {
+	for i, n := len(run)-2, 0; i >= 0 && n < maxSigWalk; i, n = i-1, n+1 {
+		if s.verifyEntry(&run[i]) == nil {
+			s.hub.sigs.note(&run[i], true)
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// sigMemo remembers the verdict on a few entries' signatures, keyed by
+// SHA-256(ID ‖ signature): a verdict depends only on those (the ID covers
+// author, seq and every field; the hub has one network). A sender uses it to
+// end every run it sends at an entry whose signature it knows is valid,
+// without verifying the same entry for every remote. Bounded: the oldest
+// verdict is forgotten first.
+type sigMemo struct {
+	verdict map[[32]byte]bool
+	order   [][32]byte // insertion order, for eviction
+	next    int
+}
+
+// sigMemoSize bounds the verdicts a hub remembers (about 80 bytes each).
+const sigMemoSize = 4096
+
+func sigDigest(e *feed.Entry) [32]byte {
+	id := e.ID()
+	var b [feed.IDSize + identity.SignatureSize]byte
+	copy(b[:], id[:])
+	copy(b[feed.IDSize:], e.Sig[:])
+	return sha256.Sum256(b[:])
+}
+
+func (m *sigMemo) lookup(e *feed.Entry) (ok, known bool) {
+	if m.verdict == nil {
+		return false, false
+	}
+	ok, known = m.verdict[sigDigest(e)]
+	return ok, known
+}
+
+func (m *sigMemo) note(e *feed.Entry, ok bool) {
+	if m.verdict == nil {
+		m.verdict = map[[32]byte]bool{}
+	}
+	k := sigDigest(e)
+	if _, dup := m.verdict[k]; dup {
+		m.verdict[k] = ok
+		return
+	}
+	if len(m.order) < sigMemoSize {
+		m.order = append(m.order, k)
+	} else {
+		delete(m.verdict, m.order[m.next])
+		m.order[m.next] = k
+		m.next = (m.next + 1) % sigMemoSize
+	}
+	m.verdict[k] = ok
+}
+
+// signedEnd returns how many of the cnt entries encoded in raw (a run read
+// from storage to send) to send so that the run ends at an entry whose
+// signature is valid: the newest such entry among the last ones, verifying
+// at most maxSigWalk signatures not known before (the newest entry's
+// verdict is usually known: it headed a run this node verified on receipt,
+// or another session sent it). Zero: none found; nothing may be sent, since
+// the remote authenticates a run by its newest signature and would rightly
+// drop us.
+func (s *Session) signedEnd(raw []byte, cnt int) (int, error) {
+	offs := make([]int, 0, cnt+1)
+	for off := 0; len(offs) < cnt; {
+		offs = append(offs, off)
+		k, err := feed.SizeAt(raw[off:])
+		if err != nil {
+			return 0, err
+		}
+		off += k
+	}
+	offs = append(offs, len(raw))
+	for i, n := cnt-1, 0; i >= 0 && n < maxSigWalk; i-- {
+		e, err := feed.Decode(raw[offs[i]:offs[i+1]])
+		if err != nil {
+			return 0, err
+		}
+		ok, known := s.hub.sigs.lookup(&e)
+		if !known {
+			n++
+			ok = s.verifyEntry(&e) == nil
+			s.hub.sigs.note(&e, ok)
+		}
+		if ok {
+			return i + 1, nil
+		}
+	}
+	return 0, nil
 }
