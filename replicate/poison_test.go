@@ -209,3 +209,56 @@ func TestUnsignedRunPrefix(t *testing.T) {
 		})
 	}
 }
+
+// TestSignaturePoisoningKnownSigned: a relay A received a poisoned copy from
+// a hostile M in runs 1..5, 6..10, 11..60 (only their heads signed). B's
+// window (50) splits what A sends, and the last 32 entries of the first run
+// A would send are all unsigned: A still ends its first push at seq 10 (it
+// knows it signed from receipt; failing that, its bounded walk resumes past
+// the bad verdicts it remembers) and never withholds the feed for good. B
+// gets all 60 entries.
+func TestSignaturePoisoningKnownSigned(t *testing.T) {
+	kx, ka, kb, km := key(9), key(1), key(2), key(5)
+	honest, poisoned := poisonedFeed(t, kx, 60, 5, 10, 60)
+	hub := replicate.NewHub()
+	inHub := func(c *replicate.Config) { c.Hub = hub }
+	am := newPeer(t, ka, net1, km.ID(), binding, inHub)
+	m := newPeer(t, km, net1, ka.ID(), binding, nil)
+	pump(t, am, m, 3)
+	for _, r := range [][2]int{{0, 5}, {5, 10}, {10, 60}} {
+		err := am.s.Step(replicate.Message{From: km.ID(), To: ka.ID(), Body: &replicate.Entries{Runs: []replicate.Run{replicate.NewRun(poisoned[r[0]:r[1]])}}})
+		if err != nil {
+			t.Fatalf("A refused M's run %d..%d: %v", r[0]+1, r[1], err)
+		}
+		am.drain(t)
+	}
+	if got := am.store.Head(kx.ID()); got != honest[59].Head() {
+		t.Fatalf("A holds X up to %d", got.Seq)
+	}
+	ab := (&peer{key: ka, store: am.store, acked: map[identity.ID]uint64{}}).open(t, net1, kb.ID(), binding, inHub)
+	b := newPeer(t, kb, net1, ka.ID(), binding, func(c *replicate.Config) { c.Limits.Window = 50 })
+	var first *replicate.Entries
+	for range 10 {
+		ma, mb := ab.drain(t), b.drain(t)
+		for _, raw := range ma {
+			if m, err := replicate.DecodeMessage(raw); err == nil && first == nil {
+				first, _ = m.Body.(*replicate.Entries)
+			}
+		}
+		deliver(t, b, ma)
+		deliver(t, ab, mb)
+		ab.s.Tick()
+		b.s.Tick()
+	}
+	if first == nil || first.Runs[0].First != 1 || first.Runs[0].Count != 10 {
+		t.Fatalf("A's first push %v, want X:1..10", first)
+	}
+	pump(t, ab, b, 40)
+	if ab.err != nil || b.err != nil {
+		t.Fatalf("honest peers dropped each other: a: %v; b: %v", ab.err, b.err)
+	}
+	if got := b.store.Head(kx.ID()); got != honest[59].Head() {
+		t.Fatalf("B holds X up to %d, want 60 (A stats %+v)", got.Seq, ab.s.Stats())
+	}
+	checkAuthenticated(t, b, kx.ID())
+}

@@ -3,6 +3,7 @@ package replicate
 import (
 	"crypto/sha256"
 	"errors"
+	"slices"
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
@@ -84,7 +85,7 @@ func badNewestSig(err error, run []feed.Entry) bool {
 func (s *Session) signedPrefix(run []feed.Entry) int {
 	for i, n := len(run)-2, 0; i >= 0 && n < maxSigWalk; i, n = i-1, n+1 {
 		if s.verifyEntry(&run[i]) == nil {
-			s.hub.sigs.note(&run[i], true)
+			s.noteSig(&run[i], true)
 			return i + 1
 		}
 	}
@@ -149,7 +150,7 @@ func (m *sigMemo) note(e *feed.Entry, ok bool) {
 // or another session sent it). Zero: none found; nothing may be sent, since
 // the remote authenticates a run by its newest signature and would rightly
 // drop us.
-func (s *Session) signedEnd(raw []byte, cnt int) (int, error) {
+func (s *Session) signedEnd(a identity.ID, from uint64, raw []byte, cnt int) (int, error) {
 	offs := make([]int, 0, cnt+1)
 	for off := 0; len(offs) < cnt; {
 		offs = append(offs, off)
@@ -160,20 +161,70 @@ func (s *Session) signedEnd(raw []byte, cnt int) (int, error) {
 		off += k
 	}
 	offs = append(offs, len(raw))
-	for i, n := cnt-1, 0; i >= 0 && n < maxSigWalk; i-- {
-		e, err := feed.Decode(raw[offs[i]:offs[i+1]])
+	at := func(i int) (feed.Entry, error) { return feed.Decode(raw[offs[i]:offs[i+1]]) }
+	n := 0 // signatures verified
+	check := func(i int) (bool, error) {
+		e, err := at(i)
 		if err != nil {
-			return 0, err
+			return false, err
 		}
 		ok, known := s.hub.sigs.lookup(&e)
 		if !known {
 			n++
 			ok = s.verifyEntry(&e) == nil
-			s.hub.sigs.note(&e, ok)
+			s.noteSig(&e, ok)
 		}
-		if ok {
-			return i + 1, nil
+		return ok, nil
+	}
+	// The newest entry: usually known, else one verification.
+	if ok, err := check(cnt - 1); err != nil || ok {
+		return cnt, err
+	}
+	// A seq known signed inside the run (the head of a run this node
+	// verified on receipt), confirmed against the stored bytes.
+	best := -1
+	if fs := s.hub.feeds[a]; fs != nil {
+		for _, q := range fs.signed {
+			if q >= from && q < from+uint64(cnt)-1 {
+				best = max(best, int(q-from))
+			}
+		}
+	}
+	if best >= 0 {
+		e, err := at(best)
+		if err != nil {
+			return 0, err
+		}
+		if ok, known := s.hub.sigs.lookup(&e); ok && known {
+			return best + 1, nil
+		}
+	}
+	// Walk back, verifying a bounded number of signatures.
+	for i := cnt - 2; i >= 0 && n < maxSigWalk; i-- {
+		ok, err := check(i)
+		if err != nil || ok {
+			return i + 1, err
 		}
 	}
 	return 0, nil
 }
+
+// noteSig records the verdict on e's signature, and for a valid one its seq
+// among the feed's few known-signed seqs.
+func (s *Session) noteSig(e *feed.Entry, ok bool) {
+	s.hub.sigs.note(e, ok)
+	if !ok {
+		return
+	}
+	fs := s.hub.feed(e.Author)
+	if slices.Contains(fs.signed, e.Seq) {
+		return
+	}
+	if len(fs.signed) >= signedSeqs {
+		fs.signed = append(fs.signed[:0], fs.signed[1:]...)
+	}
+	fs.signed = append(fs.signed, e.Seq)
+}
+
+// signedSeqs bounds the known-signed seqs kept per feed.
+const signedSeqs = 16
