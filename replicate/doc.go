@@ -70,7 +70,12 @@
 // entries of one feed in seq order, raw canonical encodings back to back, at
 // most Limits.Window unacknowledged entries and Limits.MaxFrame bytes per frame.
 // Every received entry is verified (hash links, the newest signature of each
-// run, and a fork check) before it is released in a Ready. Two signed entries
+// run, and a fork check) before it is released in a Ready. Since an entry's
+// ID does not cover its signature, a relay may hold entries whose signature
+// bytes a hostile peer altered: every run is therefore sent ending at an
+// entry whose signature the sender verified, and a received run whose
+// newest signature fails is kept up to its newest signed entry (see
+// "signature poisoning" in docs/protocol.md). Two signed entries
 // at one seq become a [Fork] proof, passed to every peer; a forked feed is not
 // accepted past the fork.
 //
