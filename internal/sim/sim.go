@@ -88,6 +88,8 @@ func (p *Peer) retire(r int) {
 		p.closed.Accepted += st.Accepted
 		p.closed.Ignored += st.Ignored
 		p.closed.Sent += st.Sent
+		p.closed.Unsigned += st.Unsigned
+		p.closed.Withheld += st.Withheld
 		delete(p.sessions, r)
 	}
 }
@@ -576,6 +578,8 @@ func (s *Sim) Stats(i int) replicate.Stats {
 		t.Accepted += st.Accepted
 		t.Ignored += st.Ignored
 		t.Sent += st.Sent
+		t.Unsigned += st.Unsigned
+		t.Withheld += st.Withheld
 	}
 	return t
 }
