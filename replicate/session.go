@@ -1042,7 +1042,7 @@ func (s *Session) prepare() error {
 				// The remote authenticates the run by its newest signature:
 				// end it at an entry known to be signed (a relay may hold
 				// entries whose signature bytes a hostile relay altered).
-				k, err := s.signedEnd(a, from, raw[:sizeOf(raw, cnt)], cnt)
+				k, err := s.signedEnd(a, from, raw, cnt)
 				if err != nil {
 					return fmt.Errorf("%w: range %s:%d..%d: %v", ErrStorage, a.Short(), from, from+uint64(cnt)-1, err)
 				}
