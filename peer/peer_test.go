@@ -236,8 +236,10 @@ func TestForgedEntry(t *testing.T) {
 	a := startNode(t, 1, nodeOpts{listen: "127.0.0.1:0"})
 	a.publish(t, 5, "a")
 	evil := testKey(t, 66)
-	// A run of the evil peer's own feed whose newest entry's signature is
-	// broken: the hash chain then authenticates nothing.
+	// A run of the evil peer's own feed in which no signature verifies: the
+	// hash chain then authenticates nothing. (A run whose newest signature
+	// alone is broken keeps its signed prefix: see docs/protocol.md on
+	// signature poisoning.)
 	var head feed.Head
 	var run []feed.Entry
 	for i := range 3 {
@@ -248,7 +250,9 @@ func TestForgedEntry(t *testing.T) {
 		run = append(run, e)
 		head = e.Head()
 	}
-	run[2].Sig[0] ^= 1
+	for i := range run {
+		run[i].Sig[0] ^= 1
+	}
 	c := hostile(t, a, evil, &replicate.Entries{Runs: []replicate.Run{replicate.NewRun(run)}})
 	err := waitClosed(t, c)
 	if !errors.Is(err, transport.ErrBadEntry) {
