@@ -146,9 +146,13 @@ func TestThreePeers(t *testing.T) {
 
 			t.Logf("%v stopped", time.Since(t0))
 			var states []string
+			digests := []string{a.digest()}
 			for _, n := range []*node{a, b, c, d} {
 				states = append(states, n.run("state", "--app", "counter"))
-				n.run("verify")
+				out := n.run("verify", "--app", "counter")
+				if !strings.Contains(out, "state digest "+digests[0]) {
+					t.Errorf("%s: sbfeed verify --app counter does not give the digest of a:\n%s", n.name, out)
+				}
 			}
 			for i, s := range states {
 				if s != states[0] {

@@ -7,19 +7,21 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/sbfeed/sbfeed/apps"
 	"github.com/sbfeed/sbfeed/audit"
 	"github.com/sbfeed/sbfeed/bundle"
 	"github.com/sbfeed/sbfeed/identity"
 )
 
 func cmdVerify(e *env, args []string) int {
-	fs := e.newFlags("verify", "[--data DIR | BUNDLE] [--full] [--json] [--progress] [--network KEY]", `
+	fs := e.newFlags("verify", "[--data DIR | BUNDLE] [--full] [--json] [--progress] [--network KEY] [--app NAME]", `
 Audit a data directory (default $SBFEED_HOME/data) or a bundle file: for
 every feed, the encoding of each entry, hash links, seq continuity, the
 Lamport rule, references that resolve, forks (printing the fork proof), and
@@ -30,16 +32,31 @@ also checks that a store's indexes describe exactly its entries.
 It prints a summary per feed (author, entries, head, status), each problem
 named by author, seq and what is wrong, and a verdict.
 
+With --app NAME (a data directory only) it also replays the merge and the
+built-in app's reducer and prints the state's digest, which two peers
+compare ("sbfeed state --app NAME" prints the state itself).
+
 Exit status: 0 clean, 1 problems found, 2 the audit could not run (bad
 flags, unreadable store or bundle).`)
 	sf := e.addStoreFlags(fs)
 	full := fs.Bool("full", false, "check every signature (uses every core)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	progress := fs.Bool("progress", false, "print progress on stderr even when it is not a terminal")
+	app := fs.String("app", "", "also replay this built-in app and print its state digest: "+strings.Join(apps.Names(), ", "))
 	pos, st, done := parseInterspersed(fs, args)
 	if done {
 		return st
 	}
+	if *app != "" && !contains(apps.Names(), *app) {
+		e.errorf("unknown app %q", *app)
+		e.hint("the built-in apps are %s", strings.Join(apps.Names(), ", "))
+		return 2
+	}
+	if *app != "" && len(pos) == 1 {
+		e.errorf("--app needs a data directory, not a bundle")
+		return 2
+	}
+	var appRes *apps.Result
 	if len(pos) > 1 {
 		e.errorf("verify takes at most one argument (a bundle file), got %q", pos)
 		return 2
@@ -103,6 +120,12 @@ flags, unreadable store or bundle).`)
 		}
 		stop = e.startProgress(opts.Checked, total, *progress)
 		rep, err = audit.Run(audit.FromStore(db), opts)
+		if err == nil && *app != "" {
+			var r apps.Result
+			if r, err = apps.Replay(db, *app, nil); err == nil {
+				appRes = &r
+			}
+		}
 		db.Close()
 		if err != nil {
 			stop()
@@ -119,6 +142,13 @@ flags, unreadable store or bundle).`)
 		}
 	} else {
 		writeTextReport(e.stdout, source, rep, elapsed)
+	}
+	if appRes != nil {
+		w := e.stdout
+		if *asJSON {
+			w = e.stderr // keep stdout one JSON document
+		}
+		fmt.Fprintf(w, "app %s: %d entries, %d refused, state digest %s\n", appRes.App, appRes.Entries, appRes.Refused, appRes.Digest)
 	}
 	if !rep.Clean() {
 		return 1
