@@ -2,10 +2,12 @@ package sbfeed
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/replicate"
 	"github.com/sbfeed/sbfeed/transport"
 )
 
@@ -98,4 +100,13 @@ func (q *quicConn) Recv() ([]byte, error) {
 	return q.recv.Recv()
 }
 
-func (q *quicConn) Close(err error) error { return q.c.Close(err) }
+// Close closes the connection. A replication error travels with its own
+// Goodbye code (transport codes 0–7 equal replicate's on purpose), so the
+// peer learns why it was dropped instead of seeing "internal".
+func (q *quicConn) Close(err error) error {
+	var pe *replicate.PeerError
+	if errors.As(err, &pe) && transport.CodeOf(err) == transport.CodeInternal {
+		return q.c.CloseWithCode(transport.Code(replicate.CodeOf(err)), err.Error())
+	}
+	return q.c.Close(err)
+}
