@@ -54,10 +54,21 @@ func tempDir(name string) string {
 	return d
 }
 
-// waitLen waits until n has folded want entries.
+// waitLen waits until n has folded want entries: it re-checks on every state
+// change the node reports, up to a deadline, instead of polling.
 func waitLen[S, A any](n *sbfeed.Node[S, A], want int) {
-	for deadline := time.Now().Add(10 * time.Second); n.Len() < want && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	events, err := n.Subscribe(ctx)
+	if err != nil {
+		return
+	}
+	for n.Len() < want {
+		select {
+		case <-events:
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
