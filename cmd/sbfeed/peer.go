@@ -17,43 +17,24 @@ import (
 
 	"github.com/sbfeed/sbfeed"
 	"github.com/sbfeed/sbfeed/apps"
-	"github.com/sbfeed/sbfeed/identity"
 	"github.com/sbfeed/sbfeed/internal/control"
 	"github.com/sbfeed/sbfeed/store"
 )
 
 // nodeFlags are the flags of the commands that run or read a node: peer,
-// state.
+// state. They are the store flags plus the group key.
 type nodeFlags struct {
-	data, network, groupKey *string
+	storeFlags
+	groupKey *string
 }
 
 func (e *env) addNodeFlags(fs interface {
 	String(name, value, usage string) *string
 }) nodeFlags {
 	return nodeFlags{
-		data:     fs.String("data", "", "data directory (default $SBFEED_HOME/data)"),
-		network:  fs.String("network", "", "network key, sbfnet1… or 64 hex digits (default: the public default network)"),
-		groupKey: fs.String("group-key", "", "file holding the group key (sbfgroup1…) that seals and opens actions"),
+		storeFlags: e.addStoreFlags(fs),
+		groupKey:   fs.String("group-key", "", "file holding the group key (sbfgroup1…) that seals and opens actions"),
 	}
-}
-
-func (nf nodeFlags) dir(e *env) string {
-	if *nf.data != "" {
-		return *nf.data
-	}
-	return e.defaultDataDir()
-}
-
-func (nf nodeFlags) net() (identity.Network, error) {
-	if *nf.network == "" {
-		return identity.DefaultNetwork, nil
-	}
-	n, err := identity.ParseNetwork(*nf.network)
-	if err != nil {
-		return n, fmt.Errorf("--network: %w", err)
-	}
-	return n, nil
 }
 
 func (nf nodeFlags) group() (*sbfeed.GroupKey, error) {
@@ -100,7 +81,7 @@ Example:
 		return st
 	}
 	addrs := fs.Args()
-	net, err := nf.net()
+	net, err := nf.parseNetwork()
 	if err != nil {
 		e.errorf("%v", err)
 		return 2

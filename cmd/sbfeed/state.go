@@ -41,7 +41,7 @@ If a peer is running on the directory, the state comes from it.`, strings.Join(a
 		e.hint("the built-in apps are %s", strings.Join(apps.Names(), ", "))
 		return 2
 	}
-	net, err := nf.net()
+	net, err := nf.parseNetwork()
 	if err != nil {
 		e.errorf("%v", err)
 		return 2
