@@ -252,38 +252,26 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 		tip := fh.Head
 		for i := range g {
 			e := &g[i]
+			// other is the entry this store or batch already has at e.Seq.
+			var other *feed.Entry
 			switch {
 			case e.Seq <= fh.Head.Seq:
 				stored, err := db.Get(author, e.Seq)
 				if err != nil {
 					return AppendResult{}, err
 				}
-				if stored.ID() == e.ID() {
-					res.Known++
-					continue
-				}
-				if forked {
-					res.Skipped++
-					continue
-				}
-				proof, err := forkProof(db.network, stored, *e)
-				if err != nil {
-					return AppendResult{}, err
-				}
-				p.forks = append(p.forks, proof)
-				forked = true
+				other = &stored
 			case len(p.run) > 0 && e.Seq <= tip.Seq:
 				// Sorted by seq, so e repeats the run's last seq.
-				other := p.run[len(p.run)-1]
-				if other.ID() == e.ID() {
-					res.Known++
-					continue
-				}
-				if forked {
-					res.Skipped++
-					continue
-				}
-				proof, err := forkProof(db.network, other, *e)
+				other = &p.run[len(p.run)-1]
+			}
+			switch {
+			case other != nil && other.ID() == e.ID():
+				res.Known++
+			case other != nil && forked:
+				res.Skipped++
+			case other != nil:
+				proof, err := forkProof(db.network, *other, *e)
 				if err != nil {
 					return AppendResult{}, err
 				}
