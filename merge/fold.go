@@ -31,6 +31,9 @@ func (v *View[S, A]) fold(res *Result) {
 		}
 		h := v.order[v.folded]
 		r := v.rec(h)
+		if r.clock > v.horizon {
+			break
+		}
 		next, err := v.step(v.state, h, res)
 		was := r.lf&fRefused != 0
 		if err != nil {
@@ -52,6 +55,10 @@ func (v *View[S, A]) fold(res *Result) {
 	}
 	v.dirty = len(v.order)
 }
+
+// Folded returns the number of entries folded into State, squashed ones
+// included: Len, unless a horizon (SetHorizon) holds some back.
+func (v *View[S, A]) Folded() int { return int(v.squashed) + v.folded }
 
 // step applies the entry h to s. Membership entries do not reach the
 // reducer; undecodable content is refused.
@@ -301,6 +308,11 @@ func (v *View[S, A]) Squash() (Snapshot[S], error) {
 	if f == 0 {
 		return Snapshot[S]{}, ErrNothingFinal
 	}
+	if v.folded < f {
+		// A horizon held back part of the final prefix: fold it, so the
+		// refusals recorded in it are the ones squashed.
+		v.FoldAll()
+	}
 	// The state after order[:f]: from the newest snapshot at or below f.
 	i := len(v.snaps) - 1
 	for i > 0 && v.snaps[i].pos > f {
@@ -367,7 +379,7 @@ func (v *View[S, A]) Check() error {
 	}
 	s := v.cloneState(v.snaps[0].state)
 	j := 1
-	for p, h := range v.order {
+	for p, h := range v.order[:v.folded] {
 		for j < len(v.snaps) && v.snaps[j].pos == p {
 			if !reflect.DeepEqual(s, v.snaps[j].state) {
 				return fmt.Errorf("%w: snapshot at position %d", ErrStateMismatch, int(v.squashed)+p)
@@ -382,7 +394,7 @@ func (v *View[S, A]) Check() error {
 		return v.mutation
 	}
 	if !reflect.DeepEqual(s, v.state) {
-		return fmt.Errorf("%w: state at the tip", ErrStateMismatch)
+		return fmt.Errorf("%w: state at position %d", ErrStateMismatch, v.Folded())
 	}
 	return nil
 }

@@ -54,6 +54,14 @@ type View[S, A any] struct {
 	state     S
 	folded    int // order[:folded] is folded into state
 	dirty     int // lowest order position changed since the last fold
+	// ins holds counting entries placed during this Add that sort before
+	// the tip: they are merged into order in one pass (flushInserts), since
+	// inserting each one shifts the tail, which made a bulk sync of feeds
+	// arriving at different speeds quadratic.
+	ins []uint32
+	// horizon: entries with a larger clock are placed but not folded yet
+	// (SetHorizon); ^0 folds everything.
+	horizon uint64
 
 	// Pending entries, waiting for a previous entry or reference (by the
 	// missing ID) or for the wall clock.
@@ -111,6 +119,7 @@ func New[S, A any](cfg Config[S, A]) (*View[S, A], error) {
 		v.authors[a].initial = true
 		v.wtip[a] = true
 	}
+	v.horizon = NoHorizon
 	v.state = v.cloneState(c.Initial)
 	v.snaps = []snap[S]{{pos: 0, state: v.cloneState(c.Initial)}}
 	return v, nil
@@ -166,6 +175,35 @@ func (v *View[S, A]) AddForkProof(p feed.ForkProof) Result {
 	return v.Add(p.A, p.B)
 }
 
+// NoHorizon is the horizon that holds nothing back: everything placed is
+// folded. It is the default.
+const NoHorizon = ^uint64(0)
+
+// SetHorizon tells the view that entries with clocks above clock are still
+// arriving out of order (a driver knows some feed is behind a peer, and that
+// feed's next entries have larger clocks than its tip): folding stops before
+// the first entry of the order whose clock is above the horizon, so those
+// late entries do not each cost a rewind and replay. Entries are placed and
+// checked as usual; State is then the fold of the order up to the horizon,
+// and Folded says how far that is. Raising the horizon (NoHorizon at the
+// end of a sync) folds the rest. The horizon changes when the result is
+// known, never what it is: the order and every state reached are the same.
+func (v *View[S, A]) SetHorizon(clock uint64) Result {
+	var res Result
+	v.dirty = len(v.order)
+	v.horizon = clock
+	return v.finish(&res, false)
+}
+
+// FoldAll folds the whole order once, past the horizon (which stays set
+// for later additions): for a caller that needs the complete state now.
+func (v *View[S, A]) FoldAll() Result {
+	h := v.horizon
+	r := v.SetHorizon(NoHorizon)
+	v.horizon = h
+	return r
+}
+
 // SetNow tells the view the wall time in milliseconds since the Unix epoch.
 // HLC entries more than MaxSkew ahead of it wait until it catches up. Time
 // only moves forward: an older value is ignored.
@@ -188,6 +226,7 @@ func (v *View[S, A]) SetNow(ms uint64) Result {
 }
 
 func (v *View[S, A]) finish(res *Result, rebuild bool) Result {
+	v.flushInserts()
 	if v.anyForked && !rebuild {
 		// Acknowledgements move: fork-class entries may become protected.
 		rebuild = v.protectionChanged()
@@ -442,20 +481,39 @@ func (v *View[S, A]) insert(h uint32, res *Result) {
 		return
 	}
 	r.lf |= fCounting
-	n := len(v.order)
-	p := n
-	if n > 0 && v.less(h, v.order[n-1]) {
-		p, _ = slices.BinarySearchFunc(v.order, h, func(o, h uint32) int {
-			if v.less(o, h) {
-				return -1
-			}
-			return 1
-		})
-	}
-	if p == n {
+	if n := len(v.order); len(v.ins) == 0 && (n == 0 || v.less(v.order[n-1], h)) {
 		v.order = append(v.order, h)
-	} else {
-		v.order = slices.Insert(v.order, p, h)
+		return
 	}
-	v.dirty = min(v.dirty, p)
+	v.ins = append(v.ins, h)
+}
+
+// flushInserts merges the buffered insertions into the order, from the
+// back, in O(len(order) + k log k), and lowers dirty to the first position
+// that changed.
+func (v *View[S, A]) flushInserts() {
+	k := len(v.ins)
+	if k == 0 {
+		return
+	}
+	slices.SortFunc(v.ins, func(a, b uint32) int {
+		if v.less(a, b) {
+			return -1
+		}
+		return 1
+	})
+	n := len(v.order)
+	v.order = slices.Grow(v.order, k)[:n+k]
+	i, j := n-1, k-1
+	for w := n + k - 1; j >= 0; w-- {
+		if i >= 0 && v.less(v.ins[j], v.order[i]) {
+			v.order[w] = v.order[i]
+			i--
+		} else {
+			v.order[w] = v.ins[j]
+			j--
+		}
+	}
+	v.dirty = min(v.dirty, i+1)
+	v.ins = v.ins[:0]
 }
