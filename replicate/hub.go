@@ -146,6 +146,38 @@ func (h *Hub) Heads() map[identity.ID]feed.Head {
 	return out
 }
 
+// Behind returns the feeds that the remote of some open session has
+// announced beyond the node's stored head, each with the highest seq
+// announced: what replication has yet to fetch. Forked and unwanted feeds
+// are left out (they will not be fetched past the fork, or at all). A
+// driver uses it to tell a merge view how far its order is settled
+// (merge.View.SetHorizon): the next entries of a feed that is behind have
+// larger clocks than its stored head. A remote may announce what it never
+// sends, so a driver must not wait on this forever. It costs one pass over
+// every session's view of its remote's feeds.
+func (h *Hub) Behind() map[identity.ID]uint64 {
+	out := map[identity.ID]uint64{}
+	for _, s := range h.sessions {
+		if s.Closed() {
+			continue
+		}
+		for a, r := range s.theirs {
+			fs := h.feeds[a]
+			var have uint64
+			if fs != nil {
+				if fs.forkSeq != 0 {
+					continue
+				}
+				have = fs.stored.Seq
+			}
+			if r.head > have && r.head > out[a] && h.wanted(a) {
+				out[a] = r.head
+			}
+		}
+	}
+	return out
+}
+
 // Forks returns the fork proofs the hub knows, in the order learned.
 func (h *Hub) Forks() []feed.ForkProof {
 	out := make([]feed.ForkProof, 0, len(h.forks))

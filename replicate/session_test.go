@@ -502,3 +502,41 @@ func TestWeakKeys(t *testing.T) {
 		t.Fatalf("weak Hello identity: %v", err)
 	}
 }
+
+// Behind reports what the remote announced beyond the local store, until
+// replication has fetched it.
+func TestHubBehind(t *testing.T) {
+	ka, kb := key(1), key(2)
+	a := newPeer(t, ka, net1, kb.ID(), binding, nil)
+	b := newPeer(t, kb, net1, ka.ID(), binding, nil)
+	a.write(t, 50)
+	if got := b.s.Hub().Behind(); len(got) != 0 {
+		t.Fatalf("before the handshake: Behind = %v, want nothing", got)
+	}
+	// Exchange until a's heads reach b; b stores nothing until it handles
+	// its next Ready.
+	for range 4 {
+		deliver(t, b, a.drain(t))
+		if len(b.s.Hub().Behind()) > 0 {
+			break
+		}
+		deliver(t, a, b.drain(t))
+	}
+	if got := b.s.Hub().Behind(); len(got) != 1 || got[ka.ID()] != 50 {
+		t.Fatalf("after a's heads: Behind = %v, want {%s: 50}", got, ka.ID().Short())
+	}
+	if got := a.s.Hub().Behind(); len(got) != 0 {
+		t.Fatalf("a is ahead, yet Behind = %v", got)
+	}
+	pump(t, a, b, 6)
+	if b.store.Head(ka.ID()).Seq != 50 {
+		t.Fatalf("b holds %d of 50", b.store.Head(ka.ID()).Seq)
+	}
+	if got := b.s.Hub().Behind(); len(got) != 0 {
+		t.Fatalf("after the sync: Behind = %v, want nothing", got)
+	}
+	b.s.Close()
+	if got := b.s.Hub().Behind(); len(got) != 0 {
+		t.Fatalf("closed session still counted: %v", got)
+	}
+}
