@@ -18,10 +18,11 @@ import (
 	"github.com/sbfeed/sbfeed/store"
 )
 
-// writerStores builds (once per process) the data directories of three
-// writers holding per kv actions each, written straight into their stores
-// (signed on every core, appended in batches) so the benchmark measures the
-// joining peer, not the setup.
+// writerDirs builds (once per process) the data directories of three
+// writers that authored per kv actions each and, as writers of one
+// application that have converged, each hold all three feeds. The entries
+// are signed on every core and written straight into the stores, so the
+// benchmark measures the joining peer, not the setup.
 var benchWriters struct {
 	once sync.Once
 	dir  string
@@ -37,8 +38,12 @@ func writerDirs(b *testing.B, net identity.Network) (string, []*identity.Key) {
 		if benchWriters.err != nil {
 			return
 		}
-		for i, k := range keys {
-			if err := fillStore(filepath.Join(benchWriters.dir, fmt.Sprint(i)), net, k, benchPer); err != nil {
+		var feeds [][]feed.Entry
+		for _, k := range keys {
+			feeds = append(feeds, signedFeed(net, k, benchPer))
+		}
+		for i := range keys {
+			if err := fillStore(filepath.Join(benchWriters.dir, fmt.Sprint(i)), net, feeds); err != nil {
 				benchWriters.err = err
 				return
 			}
@@ -50,47 +55,52 @@ func writerDirs(b *testing.B, net identity.Network) (string, []*identity.Key) {
 	return benchWriters.dir, keys
 }
 
-func fillStore(dir string, net identity.Network, k *identity.Key, n int) error {
+// signedFeed returns n kv actions of k's feed, signed on every core.
+func signedFeed(net identity.Network, k *identity.Key, n int) []feed.Entry {
+	drafts := make([]feed.Draft, n)
+	for j := range drafts {
+		drafts[j].Content = fmt.Appendf(nil, `{"type":"set","key":"k%d","value":%d}`, j%1000, j)
+	}
+	entries, err := feed.Chain(k.ID(), feed.Head{}, drafts)
+	if err != nil {
+		panic(err)
+	}
+	var wg sync.WaitGroup
+	w := runtime.GOMAXPROCS(0)
+	for p := range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := p; i < len(entries); i += w {
+				entries[i].Sign(k, net)
+			}
+		}()
+	}
+	wg.Wait()
+	return entries
+}
+
+func fillStore(dir string, net identity.Network, feeds [][]feed.Entry) error {
 	db, err := store.Open(dir, &store.Options{Network: net, NoSync: true})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	var head feed.Head
 	const batch = 5000
-	for done := 0; done < n; done += batch {
-		drafts := make([]feed.Draft, batch)
-		for i := range drafts {
-			j := done + i
-			drafts[i].Content = fmt.Appendf(nil, `{"type":"set","key":"k%d","value":%d}`, j%1000, j)
+	for _, es := range feeds {
+		for i := 0; i < len(es); i += batch {
+			if _, err := db.Append(es[i:min(i+batch, len(es))]...); err != nil {
+				return err
+			}
 		}
-		entries, err := feed.Chain(k.ID(), head, drafts)
-		if err != nil {
-			return err
-		}
-		var wg sync.WaitGroup
-		w := runtime.GOMAXPROCS(0)
-		for p := range w {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := p; i < len(entries); i += w {
-					entries[i].Sign(k, net)
-				}
-			}()
-		}
-		wg.Wait()
-		if _, err := db.Append(entries...); err != nil {
-			return err
-		}
-		head = entries[len(entries)-1].Head()
 	}
 	return nil
 }
 
 // BenchmarkJoin300k: a fresh peer joins three writers that hold 100,000 kv
-// actions each, over real QUIC on loopback, and syncs (verifies, stores
-// durably), merges and reduces all 300,000. Reported in actions/s.
+// actions each (and, converged, each other's), over real QUIC on loopback,
+// and syncs (verifies, stores durably), merges and reduces all 300,000.
+// Reported in actions/s.
 func BenchmarkJoin300k(b *testing.B) {
 	net := identity.NetworkFromName("bench")
 	dir, keys := writerDirs(b, net)

@@ -2,7 +2,6 @@ package sbfeed
 
 import (
 	"sync"
-	"time"
 
 	"github.com/sbfeed/sbfeed/feed"
 )
@@ -11,9 +10,11 @@ import (
 // a goroutine of its own, so that folding never holds up replication: the
 // node's owner goroutine stores entries and acknowledges them to peers,
 // then queues them here. Whatever queued while the folder was busy is
-// added to the view in one Add, so a bulk sync folds in big batches (one
-// rewind for many late entries) without any timer, and a quiet node folds
-// each entry as soon as it is stored.
+// added to the view in one Add, and a quiet node folds each entry as soon
+// as it is stored. During a bulk sync the owner also sends a fold horizon
+// (repl.go, setHorizon): entries that feeds still behind a peer would land
+// in front of are placed but not folded yet, so each action is reduced
+// about once instead of being replayed behind every late entry.
 type folder[S, A any] struct {
 	n *Node[S, A]
 
@@ -22,30 +23,24 @@ type folder[S, A any] struct {
 	queue  []foldItem
 	closed bool
 	done   chan struct{}
-	// urgent is signalled when work arrives that someone waits for (a
-	// local Dispatch, a query): it ends a batching pause at once.
-	urgent chan struct{}
-	// heavy: the last Add replayed far more entries than it placed, so
-	// entries are arriving out of order (a bulk sync of feeds at different
-	// speeds); the folder then lets a batch grow for up to batchPause.
-	heavy bool
 
 	// Owned by the folder goroutine.
 	subs []*subscriber[S]
 }
 
-// foldItem is one unit of work: entries to add, a fork proof, or a
-// function to run on the folder goroutine. ack, if set, is closed once it
-// is done.
+// foldItem is one unit of work: entries to add, a fork proof, a new fold
+// horizon, or a function to run on the folder goroutine. ack, if set, is
+// closed once it is done.
 type foldItem struct {
 	entries []feed.Entry
 	fork    *feed.ForkProof
+	horizon *uint64
 	fn      func()
 	ack     chan struct{}
 }
 
 func newFolder[S, A any](n *Node[S, A]) *folder[S, A] {
-	f := &folder[S, A]{n: n, done: make(chan struct{}), urgent: make(chan struct{}, 1)}
+	f := &folder[S, A]{n: n, done: make(chan struct{})}
 	f.cond = sync.NewCond(&f.mu)
 	return f
 }
@@ -63,17 +58,7 @@ func (f *folder[S, A]) push(it foldItem) {
 	f.queue = append(f.queue, it)
 	f.cond.Signal()
 	f.mu.Unlock()
-	if it.ack != nil || it.fn != nil {
-		select {
-		case f.urgent <- struct{}{}:
-		default:
-		}
-	}
 }
-
-// batchPause bounds how long the folder lets entries from peers pile up
-// while a bulk sync keeps inserting them behind the tip.
-const batchPause = 250 * time.Millisecond
 
 // close lets the folder finish what is queued and exit.
 func (f *folder[S, A]) close() {
@@ -93,15 +78,6 @@ func (f *folder[S, A]) run() {
 		f.subs = nil
 	}()
 	for {
-		if f.heavy {
-			// Let late entries pile up: one rewind for many.
-			t := time.NewTimer(batchPause)
-			select {
-			case <-t.C:
-			case <-f.urgent:
-			}
-			t.Stop()
-		}
 		f.mu.Lock()
 		for len(f.queue) == 0 && !f.closed {
 			f.cond.Wait()
@@ -118,7 +94,9 @@ func (f *folder[S, A]) run() {
 }
 
 // handle runs a batch of queued work in order, merging runs of entries into
-// one Add.
+// one Add. Someone waiting (a local Dispatch, a query) gets the whole
+// order folded, past any horizon: the horizon only defers work nobody
+// waits for.
 func (f *folder[S, A]) handle(q []foldItem) {
 	n := f.n
 	var batch []feed.Entry
@@ -130,9 +108,10 @@ func (f *folder[S, A]) handle(q []foldItem) {
 				// time first, so an entry dispatched now is placed now.
 				n.apply(n.view.SetNow(uint64(n.opts.Now().UnixMilli())))
 			}
-			res := n.view.Add(batch...)
-			f.heavy = len(acks) == 0 && res.Replayed > 4*max(res.Placed, 1)+1024
-			n.apply(res)
+			n.apply(n.view.Add(batch...))
+			if len(acks) > 0 {
+				n.apply(n.view.v.FoldAll())
+			}
 		}
 		batch = nil
 		for _, a := range acks {
@@ -153,8 +132,16 @@ func (f *folder[S, A]) handle(q []foldItem) {
 			if n.view != nil {
 				n.apply(n.view.AddForkProof(*it.fork))
 			}
+		case it.horizon != nil:
+			flush()
+			if n.view != nil {
+				n.apply(n.view.v.SetHorizon(*it.horizon))
+			}
 		case it.fn != nil:
 			flush()
+			if n.view != nil {
+				n.apply(n.view.v.FoldAll())
+			}
 			it.fn()
 		}
 		if it.ack != nil {

@@ -268,7 +268,7 @@ func (n *Node[S, A]) publish() {
 	}
 	if n.view != nil {
 		b.s = n.view.State()
-		b.entries = n.view.Len()
+		b.entries = n.view.v.Folded()
 	}
 	n.state.Store(b)
 }
@@ -348,7 +348,10 @@ func (n *Node[S, A]) Store() *store.DB { return n.db }
 // entry the node holds, in the agreed order. It never blocks.
 func (n *Node[S, A]) State() S { return n.state.Load().s }
 
-// Len returns the number of entries folded into State.
+// Len returns the number of entries folded into State. During a bulk sync
+// it may trail the entries stored: the fold waits for feeds that are still
+// arriving (see Options.Tick), so that it does not replay behind each late
+// entry.
 func (n *Node[S, A]) Len() int { return n.state.Load().entries }
 
 // Dispatch signs action into the node's own feed, stores it durably (unless
