@@ -89,7 +89,7 @@ func Open[S, A any](dir string, reducer func(S, A) (S, error), opts Options) (*N
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(dir, &store.Options{Network: o.Network, NoSync: o.NoSync})
+	db, err := store.Open(dir, &store.Options{Network: o.Network, NoSync: o.NoSync, MemTableSize: o.MemTableSize})
 	if err != nil {
 		return nil, err
 	}

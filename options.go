@@ -144,7 +144,19 @@ type Options struct {
 
 	// Tick is the replication tick (retries, anti-entropy). Zero: 100ms.
 	Tick time.Duration
+
+	// MemTableSize is the store's write buffer in bytes (see
+	// store.Options.MemTableSize): memory traded for bulk-sync speed. Zero:
+	// DefaultMemTableSize.
+	MemTableSize int64
 }
+
+// DefaultMemTableSize is a node's store write buffer. A fresh node joining
+// three writers of 100,000 actions each measured 117k actions/s with it
+// against 88k with Pebble's 4 MiB (BenchmarkJoin300k): a bulk sync then
+// flushes and compacts a few large tables instead of dozens of small ones.
+// It costs up to twice this much memory while a buffer flushes.
+const DefaultMemTableSize = 32 << 20
 
 // Clone returns a copy of o; nil gives the zero Options.
 func (o *Options) Clone() *Options {
@@ -187,6 +199,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.Tick == 0 {
 		o.Tick = 100 * time.Millisecond
 	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
 	return o
 }
 
@@ -201,6 +216,8 @@ func (o *Options) Validate() error {
 		return errors.New("sbfeed: options: negative snapshot policy")
 	case o.Tick < 0:
 		return errors.New("sbfeed: options: negative Tick")
+	case o.MemTableSize < 0:
+		return errors.New("sbfeed: options: negative MemTableSize")
 	case o.Key != nil && o.KeyFile != "":
 		return errors.New("sbfeed: options: both Key and KeyFile set")
 	}

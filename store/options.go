@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -28,6 +29,14 @@ type Options struct {
 	// CacheSize is Pebble's block cache in bytes. Zero means 32 MiB.
 	CacheSize int64
 
+	// MemTableSize is Pebble's write buffer (memtable) in bytes. A larger
+	// one absorbs a bulk sync with fewer flushes and far less compaction
+	// work, at the cost of memory: up to twice this much while one flushes.
+	// Zero means 4 MiB (Pebble's default), which keeps a peer syncing a
+	// million entries under 150 MiB of RSS; an sbfeed node uses 32 MiB
+	// (sbfeed.Options.MemTableSize).
+	MemTableSize int64
+
 	// Log receives Pebble's informational and error messages. Nil discards
 	// them.
 	Log func(format string, args ...any)
@@ -35,6 +44,10 @@ type Options struct {
 
 // DefaultCacheSize is the block cache used when Options.CacheSize is zero.
 const DefaultCacheSize = 32 << 20
+
+// DefaultMemTableSize is the write buffer used when Options.MemTableSize is
+// zero.
+const DefaultMemTableSize = 4 << 20
 
 // Clone returns a copy of o; nil gives a zero Options.
 func (o *Options) Clone() *Options {
@@ -56,6 +69,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.CacheSize == 0 {
 		o.CacheSize = DefaultCacheSize
 	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
@@ -64,8 +80,13 @@ func (o *Options) EnsureDefaults() *Options {
 
 // Validate reports options that cannot work.
 func (o *Options) Validate() error {
-	if o.CacheSize < 0 {
+	switch {
+	case o.CacheSize < 0:
 		return errors.New("store: options: negative CacheSize")
+	case o.MemTableSize < 0:
+		return errors.New("store: options: negative MemTableSize")
+	case o.MemTableSize >= 4<<30:
+		return fmt.Errorf("store: options: MemTableSize %d is not below 4 GiB", o.MemTableSize)
 	}
 	return nil
 }

@@ -80,6 +80,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 	po := &pebble.Options{
 		FS:                 o.FS,
 		CacheSize:          o.CacheSize,
+		MemTableSize:       uint64(o.MemTableSize),
 		Logger:             pebbleLogger{o.Log},
 		FormatMajorVersion: pebble.FormatNewest,
 	}

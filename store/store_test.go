@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sbfeed/sbfeed/feed"
@@ -412,4 +413,34 @@ func TestMergeOrderManyFeeds(t *testing.T) {
 	if n != feeds {
 		t.Fatalf("from clock 2: %d entries", n)
 	}
+}
+
+// Options that cannot work are refused before anything is created.
+func TestOptionsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts store.Options
+		want string
+	}{
+		{"negative cache", store.Options{CacheSize: -1}, "negative CacheSize"},
+		{"negative memtable", store.Options{MemTableSize: -1}, "negative MemTableSize"},
+		{"memtable of 4 GiB", store.Options{MemTableSize: 4 << 30}, "not below 4 GiB"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "db")
+			_, err := store.Open(dir, &tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open: %v, want an error containing %q", err, tc.want)
+			}
+			if _, serr := os.Stat(dir); serr == nil {
+				t.Fatalf("refused options still created %s", dir)
+			}
+		})
+	}
+	// A custom write buffer works.
+	db, err := store.Open(t.TempDir(), &store.Options{Network: testNet, MemTableSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 }
