@@ -207,14 +207,25 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 		return res, err
 	}
 	// Group by author, keeping the order in which feeds first appear, and
-	// sort each group by seq (stable, so duplicates keep their order).
+	// sort each group by seq (stable, so duplicates keep their order). A
+	// batch usually holds one feed's run, so groups are sized exactly
+	// rather than grown entry by entry.
 	var order []identity.ID
-	groups := make(map[identity.ID][]feed.Entry)
-	for _, e := range entries {
-		if _, ok := groups[e.Author]; !ok {
-			order = append(order, e.Author)
+	counts := make(map[identity.ID]int)
+	for i := range entries {
+		a := entries[i].Author
+		if counts[a] == 0 {
+			order = append(order, a)
 		}
-		groups[e.Author] = append(groups[e.Author], e)
+		counts[a]++
+	}
+	groups := make(map[identity.ID][]feed.Entry, len(order))
+	for _, a := range order {
+		groups[a] = make([]feed.Entry, 0, counts[a])
+	}
+	for i := range entries {
+		a := entries[i].Author
+		groups[a] = append(groups[a], entries[i])
 	}
 	type plan struct {
 		fh    FeedHead
@@ -222,7 +233,7 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 		forks []feed.ForkProof
 	}
 	plans := make([]plan, 0, len(order))
-	pending := make(map[feed.ID]ref) // new entries of this batch, for refs
+	withRefs := false
 	for _, author := range order {
 		g := groups[author]
 		slices.SortStableFunc(g, func(a, b feed.Entry) int {
@@ -246,7 +257,7 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 				return AppendResult{}, &feed.Error{Author: author, Seq: g[0].Seq, Field: "author", Err: feed.ErrBadSignature, Detail: err.Error()}
 			}
 		}
-		p := plan{fh: fh}
+		p := plan{fh: fh, run: make([]feed.Entry, 0, len(g))}
 		// After a fork, the entries of the other branch are skipped (one
 		// proof is enough) and those extending the stored branch kept.
 		forked := false
@@ -289,10 +300,21 @@ func (db *DB) Append(entries ...feed.Entry) (AppendResult, error) {
 			return AppendResult{}, err
 		}
 		for i := range p.run {
-			e := &p.run[i]
-			pending[e.ID()] = ref{author: author, seq: e.Seq, clock: e.Clock}
+			withRefs = withRefs || len(p.run[i].Refs) > 0
 		}
 		plans = append(plans, p)
+	}
+	// The new entries of this batch, for references among them: only
+	// indexed when some entry has references.
+	var pending map[feed.ID]ref
+	if withRefs {
+		pending = make(map[feed.ID]ref)
+		for _, p := range plans {
+			for i := range p.run {
+				e := &p.run[i]
+				pending[e.ID()] = ref{author: e.Author, seq: e.Seq, clock: e.Clock}
+			}
+		}
 	}
 	// References: check the causal rule for every entry whose references
 	// are all known; a missing reference is not a fault yet (it may arrive
