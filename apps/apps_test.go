@@ -2,6 +2,7 @@ package apps
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"maps"
@@ -256,4 +257,61 @@ func FuzzDecodeActions(f *testing.F) {
 			Chat.Reduce(nil, a)
 		}
 	})
+}
+
+// The fast kv decoder accepts only inputs the general decoder accepts, and
+// decodes them to exactly the same action. (The general decoder runs on
+// input encoding/json has validated, as UnmarshalJSON does.)
+func FuzzKVFast(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"set","key":"k1","value":1}`, `{"type":"set","key":"k","value":"v"}`,
+		`{"type":"del","key":"k"}`, `{"type":"set","key":"k","value":-0.5e+3}`,
+		`{"type":"set","key":"k","value":01}`, `{"type":"set","key":"k","value":1.}`,
+		`{"type":"set","key":"k\u00e9","value":1}`, `{"type":"set","key":"k","value":"a\"b"}`,
+		`{"type":"set","key":"k","value":{"a":1}}`, `{"type":"set","key":"k","value":null}`,
+		`{"type":"set","key":"k","value":1}x`, `{"type":"set","key":"k","value":}`,
+		`{"TYPE":"set","key":"k"}`, `{"type":"set","key":"k","value": 1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := kvFast(b)
+		if !ok {
+			return
+		}
+		if !json.Valid(b) {
+			t.Fatalf("fast path accepted invalid JSON %q", b)
+		}
+		slow, err := kvGeneral(b)
+		if err != nil {
+			t.Fatalf("fast path accepted %q, the general decoder refuses it: %v", b, err)
+		}
+		if fast.Type != slow.Type || fast.Key != slow.Key || !bytes.Equal(fast.Value, slow.Value) || (fast.Value == nil) != (slow.Value == nil) {
+			t.Fatalf("%q: fast %+v, general %+v", b, fast, slow)
+		}
+	})
+}
+
+func TestKVFastTakesTheCanonicalForm(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"type":"set","key":"k1","value":12}`, true},
+		{`{"type":"set","key":"k1","value":"x"}`, true},
+		{`{"type":"del","key":"k1"}`, true},
+		{`{"type":"set","key":"k1","value":{"a":1}}`, false}, // objects: general decoder
+		{`{"type":"set","key":"k1","value":01}`, false},      // not a JSON number
+		{`{"type":"set","key":"k\u00e9"}`, false},            // escapes
+		{`{"key":"k1","type":"del"}`, false},                 // other field order
+	} {
+		_, ok := kvFast([]byte(tc.in))
+		if ok != tc.ok {
+			t.Errorf("kvFast(%s) ok = %v, want %v", tc.in, ok, tc.ok)
+		}
+	}
+	b, _ := KV.Encode(KVAction{Type: KVSet, Key: "k", Value: json.RawMessage(`7`)})
+	if _, ok := kvFast(b); !ok {
+		t.Errorf("kvFast refuses what KV.Encode writes: %s", b)
+	}
 }
