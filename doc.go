@@ -36,8 +36,10 @@
 //     Dispatch calls are served on it too, between messages;
 //   - the folder goroutine owns the merge view, the published state and the
 //     subscribers. Entries reach it only once durable. Whatever arrived
-//     while it was folding is added in one batch, so a bulk sync costs one
-//     rewind per batch rather than one per late entry.
+//     while it was folding is added in one batch; while a sync is behind a
+//     peer, a fold horizon (merge.View.SetHorizon) holds the reducer back
+//     from the part of the order that late entries would still land in, so
+//     each action is reduced about once.
 //
 // Each connection has a reader goroutine (frames in, to the owner) and a
 // writer goroutine (frames out, from an unbounded queue the session's flow
@@ -55,7 +57,8 @@
 // DIR/identity (created on first use), the public default network, Lamport
 // clocks, QUIC, JSON, no encryption, synced writes, no logging. Content
 // encryption with a group key ([GroupKey], docs/spec/content-v1.md) lets
-// relays carry and verify entries they cannot read.
+// relays carry and verify entries they cannot read. A [RetentionPolicy]
+// squashes final history as it goes.
 //
 // See docs/security.md for what sbfeed guarantees and what it does not.
 package sbfeed

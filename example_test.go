@@ -323,3 +323,37 @@ func ExampleNode_Squash() {
 	fmt.Println(f.Count, snap.Frontier.Count, snap.State, err, n.State())
 	// Output: 3 3 3 <nil> 3
 }
+
+// A retention policy squashes final history as it goes, so a long-lived
+// node's memory stays bounded by what some writer has not acknowledged yet.
+func ExampleRetentionPolicy() {
+	ctx := context.Background()
+	k, _ := identity.FromSeed(make([]byte, 32))
+	n, _ := sbfeed.Open(tempDir("retention"), counter, sbfeed.Options{
+		Key: k, Writers: []identity.ID{k.ID()},
+		Retention: sbfeed.RetentionPolicy{SquashEvery: 4},
+	})
+	defer n.Close()
+	events, _ := n.Subscribe(ctx)
+	for range 10 {
+		n.Dispatch(ctx, Action{Type: "INCREMENT"})
+	}
+	// Dispatch returns once its action is folded, and a squash is done
+	// when the fold that made history final is.
+	for {
+		select {
+		case ev := <-events:
+			if ev.Squashed != nil {
+				fmt.Println("squashed", ev.Squashed.Entries)
+			}
+			continue
+		default:
+		}
+		break
+	}
+	fmt.Println("state", n.State())
+	// Output:
+	// squashed 4
+	// squashed 8
+	// state 10
+}

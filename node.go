@@ -50,6 +50,8 @@ type Node[S, A any] struct {
 	repl    *replicator[S, A]
 
 	folder *folder[S, A] // the view's goroutine (fold.go)
+	// squashedTo is the final count at the last squash (folder goroutine).
+	squashedTo uint64
 }
 
 type stateBox[S any] struct {
@@ -64,10 +66,24 @@ type Event[S any] struct {
 	State S
 	// Refusal is set when the event reports a refused action.
 	Refusal *Refusal
+	// Squashed is set when the event reports an automatic squash
+	// (Options.Retention); State is then the current state.
+	Squashed *Squashed
 	// Missed counts events dropped before this one because the subscriber
 	// was slow. States are cumulative, so a missed state change loses
 	// nothing; missed refusals can be read with Refusals.
 	Missed int
+}
+
+// Squashed describes an automatic squash of final history.
+type Squashed struct {
+	// Entries is how many entries of the agreed order have been squashed
+	// since the view was loaded, this squash included.
+	Entries uint64
+	// Root is the squash chain's root (merge.Snapshot.Root): it commits to
+	// every squashed entry ID in order, so an auditor can be shown that an
+	// entry is inside.
+	Root [32]byte
 }
 
 type subscriber[S any] struct {
@@ -258,6 +274,30 @@ func (n *Node[S, A]) apply(res merge.Result) {
 			n.emit(Event[S]{State: n.view.State()})
 		}
 	}
+	if res.FinalAdvanced {
+		n.retain()
+	}
+}
+
+// retain applies the retention policy on the folder goroutine: squash once
+// SquashEvery entries beyond the last squash are final.
+func (n *Node[S, A]) retain() {
+	every := n.opts.Retention.SquashEvery
+	if every == 0 || n.view == nil {
+		return
+	}
+	v := n.view.v
+	if v.Final().Count < n.squashedTo+uint64(every) {
+		return
+	}
+	snap, err := v.Squash()
+	if err != nil {
+		n.opts.Logger.Warn("squash failed", "err", err)
+		return
+	}
+	n.squashedTo = snap.Frontier.Count
+	n.opts.Logger.Info("squashed final history", "entries", snap.Frontier.Count, "root", fmt.Sprintf("%x", snap.Root[:8]))
+	n.emit(Event[S]{State: v.State(), Squashed: &Squashed{Entries: snap.Frontier.Count, Root: snap.Root}})
 }
 
 func (n *Node[S, A]) publish() {
@@ -568,7 +608,11 @@ func (n *Node[S, A]) Squash(ctx context.Context) (merge.Snapshot[S], error) {
 	if n.view == nil {
 		return snap, ErrNoView
 	}
-	if ferr := n.onFolder(ctx, func() { snap, err = n.view.v.Squash() }); ferr != nil {
+	if ferr := n.onFolder(ctx, func() {
+		if snap, err = n.view.v.Squash(); err == nil {
+			n.squashedTo = snap.Frontier.Count
+		}
+	}); ferr != nil {
 		return snap, ferr
 	}
 	return snap, err

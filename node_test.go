@@ -140,3 +140,83 @@ func mustKey(t testing.TB, b byte) *identity.Key {
 	}
 	return k
 }
+
+// Retention.SquashEvery squashes final history by itself, reports each
+// squash, and never changes the state.
+func TestNodeRetentionSquashes(t *testing.T) {
+	ctx := ctxT(t)
+	k, err := identity.FromSeed(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	opts := sbfeed.Options{Key: k, Writers: []identity.ID{k.ID()}, Retention: sbfeed.RetentionPolicy{SquashEvery: 4}}
+	n, err := sbfeed.Open(dir, apps.CounterReduce, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := n.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if err := n.Dispatch(ctx, apps.CounterAction{Type: "INCREMENT"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A sole writer's entries are final at once: squashes at 4 and 8.
+	var squashed []uint64
+	for len(squashed) < 2 {
+		select {
+		case ev := <-events:
+			if ev.Squashed != nil {
+				squashed = append(squashed, ev.Squashed.Entries)
+				if ev.State < int64(ev.Squashed.Entries) {
+					t.Fatalf("state %d after squashing %d increments", ev.State, ev.Squashed.Entries)
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("squash events %v, want two", squashed)
+		}
+	}
+	if squashed[0] != 4 || squashed[1] != 8 {
+		t.Errorf("squashed at %v, want [4 8]", squashed)
+	}
+	if got := n.State(); got != 10 {
+		t.Errorf("state %d, want 10", got)
+	}
+	// A manual squash takes the rest.
+	snap, err := n.Squash(ctx)
+	if err != nil || snap.Frontier.Count != 10 || snap.Start != 8 {
+		t.Fatalf("manual squash: %+v %v, want entries 8..10", snap.Frontier, err)
+	}
+	n.Close()
+	// Reopened, the view squashes what it reloads and the state is whole.
+	n, err = sbfeed.Open(dir, apps.CounterReduce, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if got := n.State(); got != 10 {
+		t.Errorf("after reopening: state %d, want 10", got)
+	}
+	if f, err := n.Final(ctx); err != nil || f.Count != 10 {
+		t.Errorf("after reopening: final %+v %v, want 10", f, err)
+	}
+}
+
+func TestOptionsRetentionRefused(t *testing.T) {
+	for _, tc := range []struct {
+		opts sbfeed.Options
+		want string
+	}{
+		{sbfeed.Options{Retention: sbfeed.RetentionPolicy{SquashEvery: -1}}, "negative Retention.SquashEvery"},
+		{sbfeed.Options{Retention: sbfeed.RetentionPolicy{SquashEvery: 100}}, "needs a writer set"},
+		{sbfeed.Options{MemTableSize: -1}, "negative MemTableSize"},
+	} {
+		_, err := sbfeed.Open(t.TempDir(), apps.CounterReduce, tc.opts)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Open(%+v): %v, want an error containing %q", tc.opts, err, tc.want)
+		}
+	}
+}

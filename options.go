@@ -55,6 +55,20 @@ type SnapshotPolicy struct {
 	MaxAge int
 }
 
+// RetentionPolicy says when final history is squashed (see Node.Squash)
+// without being asked. The zero value never squashes by itself.
+type RetentionPolicy struct {
+	// SquashEvery, if not zero, squashes as soon as at least this many
+	// entries beyond the last squash are final: their actions and the
+	// snapshots below them leave memory, so a long-lived node's view stays
+	// bounded by the history not yet acknowledged by every writer. Each
+	// squash is logged and reported to subscribers (Event.Squashed). Only
+	// a node with a writer set has final history. The entries stay in the
+	// store (an audit and new peers still read them); after a restart the
+	// view squashes again as it reloads them.
+	SquashEvery int
+}
+
 // Codec turns actions into entry content and back. The zero Options use
 // JSON (encoding/json), so any action type with JSON tags works unchanged.
 type Codec interface {
@@ -110,6 +124,8 @@ type Options struct {
 
 	// Snapshots is the reducer's snapshot policy; see SnapshotPolicy.
 	Snapshots SnapshotPolicy
+	// Retention says when final history is squashed; see RetentionPolicy.
+	Retention RetentionPolicy
 
 	// Writers is the explicit writer set. Nil: open mode, where every
 	// author writes and nothing is ever final. With a writer set, history
@@ -214,6 +230,10 @@ func (o *Options) Validate() error {
 		return errors.New("sbfeed: options: negative MaxClockSkew")
 	case o.Snapshots.Every < 0 || o.Snapshots.Keep < 0 || o.Snapshots.MaxAge < 0:
 		return errors.New("sbfeed: options: negative snapshot policy")
+	case o.Retention.SquashEvery < 0:
+		return errors.New("sbfeed: options: negative Retention.SquashEvery")
+	case o.Retention.SquashEvery > 0 && len(o.Writers) == 0:
+		return errors.New("sbfeed: options: Retention.SquashEvery needs a writer set (Writers): in open mode nothing is final")
 	case o.Tick < 0:
 		return errors.New("sbfeed: options: negative Tick")
 	case o.MemTableSize < 0:
