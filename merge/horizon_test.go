@@ -90,7 +90,7 @@ func TestHorizonAvoidsReplays(t *testing.T) {
 		for pos[0] < per {
 			for f := range 3 {
 				n := min(f+1, per-pos[f])
-				replayed += v.Add(byFeed[f][pos[f]:pos[f]+n]...).Replayed
+				replayed += v.Add(byFeed[f][pos[f] : pos[f]+n]...).Replayed
 				pos[f] += n
 			}
 			if horizon {
