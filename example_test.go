@@ -326,7 +326,7 @@ func ExampleNode_Squash() {
 
 // A retention policy squashes final history as it goes, so a long-lived
 // node's memory stays bounded by what some writer has not acknowledged yet.
-func ExampleRetentionPolicy() {
+func ExampleOptions_retention() {
 	ctx := context.Background()
 	k, _ := identity.FromSeed(make([]byte, 32))
 	n, _ := sbfeed.Open(tempDir("retention"), counter, sbfeed.Options{
