@@ -38,9 +38,8 @@ type replicator[S, A any] struct {
 
 	// The fold horizon (merge.View.SetHorizon) during a bulk sync: owned
 	// by the owner goroutine.
-	horizon   uint64
-	receiving bool // a sync is storing entries
-	quiet     int  // ticks since entries were last stored
+	horizon uint64
+	fh      foldHorizon
 }
 
 // inbound is one frame from one connection, or its end (err != nil).
@@ -251,36 +250,17 @@ func (r *replicator[S, A]) tick() {
 	}
 	r.process()
 	r.logProgress(false)
-	if r.quiet++; r.quiet > quietTicks {
-		r.receiving = false
-	}
+	r.fh.tick()
 	r.setHorizon()
 }
 
-// quietTicks is how many ticks without a stored entry end a sync for the
-// fold horizon: long enough that a busy machine's pause between two
-// batches does not lift it, short enough that a peer announcing entries it
-// never sends delays the state by well under a second.
-const quietTicks = 4
-
-// setHorizon tells the folder how far the merge order is settled. While a
-// sync fetches feeds that peers hold further, the next entries of each such
-// feed sort after its stored head; folding beyond the lowest of those
-// heads' clocks would replay everything behind each late entry, which made
-// a fresh peer joining three writers fold each action about three times.
-// The horizon is lifted when nothing is behind, or when quietTicks passed
-// with no entry stored (a peer may announce what it never sends: the state
-// must not wait for it).
+// setHorizon tells the folder how far the merge order is settled (see
+// foldHorizon).
 func (r *replicator[S, A]) setHorizon() {
 	if r.n.view == nil {
 		return
 	}
-	h := merge.NoHorizon
-	if r.receiving {
-		for a := range r.hub.Behind() {
-			h = min(h, r.hub.Head(a).Clock)
-		}
-	}
+	h := r.fh.value(r.hub.Behind, r.hub.Head)
 	if h != r.horizon {
 		r.horizon = h
 		r.n.folder.push(foldItem{horizon: &h})
@@ -333,10 +313,8 @@ func (r *replicator[S, A]) handle(pc *peerConn, rd replicate.Ready) {
 		n.stored(rd.Entries, false)
 		r.progress.entries += res.New
 		r.progress.total += res.New
-		r.quiet = 0
-		if !r.receiving {
-			// A sync starts: hold the fold back at once.
-			r.receiving = true
+		if r.fh.add(res.New) {
+			// A bulk sync starts: hold the fold back at once.
 			r.setHorizon()
 		}
 	}
