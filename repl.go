@@ -17,12 +17,6 @@ import (
 // the sessions release and calls the hooks below, which hand the entries
 // to the folder and keep the fold horizon.
 
-// nodeLimits are the replication limits a node announces: the window and
-// batch size of package peer's defaults (a deep pipeline of synced
-// batches), measured best for a fresh node joining a network
-// (BenchmarkJoin300k).
-var nodeLimits = replicate.Limits{}
-
 // startPeer starts the node's replication driver (owner goroutine
 // included); it opens no endpoint before Listen or Connect.
 func (n *Node[S, A]) startPeer() error {
@@ -33,10 +27,13 @@ func (n *Node[S, A]) startPeer() error {
 	n.hub = replicate.NewHub()
 	n.horizon = merge.NoHorizon
 	p, err := peer.New(peer.Config{
-		Key:        n.key,
-		Store:      n.db,
-		Transport:  tr,
-		Limits:     nodeLimits,
+		Key:       n.key,
+		Store:     n.db,
+		Transport: tr,
+		// Limits and BatchBytes: package peer's defaults (window 32768
+		// entries, 2 MiB batches), a deep pipeline of synced batches; a
+		// fresh node joining three writers (BenchmarkJoin300k) is as fast
+		// or faster with them than with a 4096-entry window.
 		Tick:       n.opts.Tick,
 		MinBackoff: 100 * time.Millisecond,
 		MaxBackoff: 5 * time.Second,

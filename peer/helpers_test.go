@@ -135,12 +135,12 @@ func startNode(t testing.TB, seed byte, o nodeOpts) *node {
 	}
 	n.db = db
 	cfg := Config{
-		Key:    n.key,
-		Store:  db,
-		Listen: o.listen,
-		Dial:   o.dial,
-		Logger: slog.New(n.log),
-		Tick:   20 * time.Millisecond,
+		Key:        n.key,
+		Store:      db,
+		Listen:     o.listen,
+		Dial:       o.dial,
+		Logger:     slog.New(n.log),
+		Tick:       20 * time.Millisecond,
 		MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: 200 * time.Millisecond,
 		OnStored: func(es []feed.Entry) {
