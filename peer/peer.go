@@ -172,25 +172,26 @@ func (p *Peer) Addr() string {
 }
 
 // endpoint returns the peer's endpoint, opening it: on addr to listen, or
-// dial-only when addr is "" and none is open yet.
+// dial-only when addr is "" and none is open yet. It counts the goroutine
+// the caller starts on it in wg, under the lock Close takes, so none
+// starts once Close waits.
 func (p *Peer) endpoint(addr string, listen bool) (Endpoint, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil, ErrClosed
 	}
-	if p.ep != nil {
-		if listen {
-			return nil, errors.New("peer: Listen must be called once, before Connect")
+	if p.ep == nil {
+		ep, err := p.tr.Open(p.cfg.Key, addr)
+		if err != nil {
+			return nil, fmt.Errorf("peer: %w", err)
 		}
-		return p.ep, nil
+		p.ep = ep
+	} else if listen {
+		return nil, errors.New("peer: Listen must be called once, before Connect")
 	}
-	ep, err := p.tr.Open(p.cfg.Key, addr)
-	if err != nil {
-		return nil, fmt.Errorf("peer: %w", err)
-	}
-	p.ep = ep
-	return ep, nil
+	p.wg.Add(1)
+	return p.ep, nil
 }
 
 // Listen accepts connections on addr and returns the address it listens
@@ -200,7 +201,6 @@ func (p *Peer) Listen(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	p.wg.Add(1)
 	go p.acceptLoop(ep)
 	p.log.Info("listening", "addr", ep.Addr(), "id", p.self.String(), "network", p.network.Short())
 	return ep.Addr(), nil
@@ -236,7 +236,6 @@ func (p *Peer) connect(addr string, up chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	p.wg.Add(1)
 	go p.redial(ep, a, want, up)
 	return nil
 }
