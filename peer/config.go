@@ -30,8 +30,9 @@ type Config struct {
 	Transport Transport
 
 	// QUIC configures the default transport's endpoints (limits, timeouts,
-	// allowlist) when Transport is nil. Its Key, Logger and NoAccept are
-	// set by the peer.
+	// allowlist) when Transport is nil. Its Key and NoAccept are set by the
+	// peer, a nil Logger means Logger below, and its backoff fields are not
+	// used (the peer redials itself, see MinBackoff).
 	QUIC transport.Config
 
 	// Listen is the address to accept connections on ("127.0.0.1:0" picks
