@@ -28,12 +28,15 @@
 // Two goroutines own everything mutable, so no lock guards application
 // state and the reducer never runs on a network goroutine:
 //
-//   - the owner goroutine (Node.run) holds the store's writes and the
-//     replication sessions. It steps each inbound message into its session,
-//     and handles each session's Ready in the order replicate requires:
-//     persist the entries and fork proofs (one synced Pebble batch), then
-//     queue the messages for the connection's writer, then Advance; local
-//     Dispatch calls are served on it too, between messages;
+//   - the owner goroutine, package peer's replication driver, holds the
+//     store's writes and the replication sessions. It steps each inbound
+//     message (decoded on the connection's reader goroutine) into its
+//     session, and handles each session's Ready in the order replicate
+//     requires: persist the entries and fork proofs (one synced Pebble
+//     batch for up to 2 MiB of received frames), then queue the messages
+//     for the connection's writers, then Advance; local Dispatch calls are
+//     served on it too (peer.Peer.Do), between messages, and it keeps the
+//     fold horizon during a bulk sync;
 //   - the folder goroutine owns the merge view, the published state and the
 //     subscribers. Entries reach it only once durable. Whatever arrived
 //     while it was folding is added in one batch; while a sync is behind a
@@ -41,15 +44,18 @@
 //     from the part of the order that late entries would still land in, so
 //     each action is reduced about once.
 //
-// Each connection has a reader goroutine (frames in, to the owner) and a
-// writer goroutine (frames out, from an unbounded queue the session's flow
-// control window bounds), because sending may block under QUIC flow
-// control and the owner must never block on a peer.
+// Each connection has a reader goroutine (frames in, decoded, to the
+// owner) and a writer goroutine per frame class (Control, Bulk), whose
+// queues are bounded in bytes (a peer that reads too slowly is dropped),
+// because sending may block under flow control and the owner must never
+// block on a peer. Over QUIC the two classes travel on two streams, so
+// bulk entries never delay handshakes and acknowledgements. Connect
+// redials with exponential backoff until the node closes.
 //
-// [Node.Close] stops accepting work, flushes what each connection has
-// queued (bounded by a timeout), closes the endpoint and the store. Every
-// acknowledged Dispatch was durable before it returned, so Close loses
-// nothing.
+// [Node.Close] stops accepting work, says goodbye to every peer, flushes
+// what each connection has queued (bounded by a timeout), closes the
+// endpoint and the store. Every acknowledged Dispatch was durable before
+// it returned, so Close loses nothing.
 //
 // # Options
 //

@@ -10,11 +10,12 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
 	"github.com/sbfeed/sbfeed/merge"
+	"github.com/sbfeed/sbfeed/peer"
+	"github.com/sbfeed/sbfeed/replicate"
 	"github.com/sbfeed/sbfeed/store"
 )
 
@@ -35,11 +36,8 @@ type Node[S, A any] struct {
 	reducer func(S, A) (S, error)
 	view    *mergeView[S, A] // nil for a relay-only node
 
-	work   chan func()
-	done   chan struct{} // closed when the owner goroutine exits
-	closed chan struct{} // closed by Close
-	once   sync.Once
-	wg     sync.WaitGroup
+	p    *peer.Peer // replication; its owner goroutine is the node's
+	once sync.Once
 
 	state atomic.Pointer[stateBox[S]]
 
@@ -47,7 +45,12 @@ type Node[S, A any] struct {
 	head    feed.Head              // own feed's head
 	forked  bool                   // own feed proven forked
 	lastRef map[identity.ID]uint64 // seq of each feed last referenced
-	repl    *replicator[S, A]
+	hub     *replicate.Hub         // the replication sessions' hub
+
+	// The fold horizon (merge.View.SetHorizon) during a bulk sync (repl.go),
+	// owned by the owner goroutine.
+	horizon uint64
+	fh      foldHorizon
 
 	folder *folder[S, A] // the view's goroutine (fold.go)
 	// squashedTo is the final count at the last squash (folder goroutine).
@@ -111,7 +114,6 @@ func Open[S, A any](dir string, reducer func(S, A) (S, error), opts Options) (*N
 	}
 	n := &Node[S, A]{
 		opts: o, key: key, db: db, reducer: reducer,
-		work: make(chan func()), done: make(chan struct{}), closed: make(chan struct{}),
 		lastRef: map[identity.ID]uint64{},
 	}
 	if reducer != nil {
@@ -125,10 +127,12 @@ func Open[S, A any](dir string, reducer func(S, A) (S, error), opts Options) (*N
 		db.Close()
 		return nil, err
 	}
-	n.repl = newReplicator(n)
 	go n.folder.run()
-	n.wg.Add(1)
-	go n.run()
+	if err := n.startPeer(); err != nil {
+		n.folder.close()
+		db.Close()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -336,42 +340,12 @@ func (n *Node[S, A]) emit(ev Event[S]) {
 	f.subs = live
 }
 
-// run is the owner goroutine.
-func (n *Node[S, A]) run() {
-	defer n.wg.Done()
-	defer close(n.done)
-	tick := time.NewTicker(n.opts.Tick)
-	defer tick.Stop()
-	for {
-		select {
-		case f := <-n.work:
-			f()
-		case in := <-n.repl.inbound:
-			n.repl.step(in)
-		case <-tick.C:
-			n.tick()
-			n.repl.tick()
-		case <-n.closed:
-			n.repl.shutdown()
-			return
-		}
-	}
-}
-
-// do runs f on the owner goroutine and waits for it.
-func (n *Node[S, A]) do(ctx context.Context, f func()) error {
-	ran := make(chan struct{})
-	select {
-	case n.work <- func() { f(); close(ran) }:
-	case <-n.done:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// do runs f on the owner goroutine (package peer's) and waits for it; the
+// entries f returns, stored by it, are offered to the peers.
+func (n *Node[S, A]) do(ctx context.Context, f func() []feed.Entry) error {
 	// Once accepted, the work runs to completion (it is short and bounded
 	// by the store's sync); waiting keeps "acknowledged" meaning durable.
-	<-ran
-	return nil
+	return closedErr(n.p.Do(ctx, f))
 }
 
 // ID returns the node's identity.
@@ -424,7 +398,12 @@ func (n *Node[S, A]) Append(ctx context.Context, content []byte) (feed.Entry, er
 		return e, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(content), feed.MaxContentSize)
 	}
 	var folded chan struct{}
-	if derr := n.do(ctx, func() { e, folded, err = n.appendOwn(content) }); derr != nil {
+	if derr := n.do(ctx, func() []feed.Entry {
+		if e, folded, err = n.appendOwn(content); err != nil {
+			return nil
+		}
+		return []feed.Entry{e}
+	}); derr != nil {
 		return e, derr
 	}
 	if err == nil && folded != nil {
@@ -493,8 +472,8 @@ func (n *Node[S, A]) refs() []feed.Ref {
 }
 
 // stored is called on the owner goroutine with entries that are now
-// durable: queue them for the view and offer them to peers. It returns a
-// channel closed once they are folded (nil without a view).
+// durable: queue them for the view. It returns a channel closed once they
+// are folded (nil without a view, or for entries received from peers).
 func (n *Node[S, A]) stored(entries []feed.Entry, local bool) chan struct{} {
 	var ack chan struct{}
 	if n.view != nil {
@@ -502,9 +481,6 @@ func (n *Node[S, A]) stored(entries []feed.Entry, local bool) chan struct{} {
 			ack = make(chan struct{})
 		}
 		n.folder.push(foldItem{entries: entries, ack: ack})
-	}
-	if n.repl != nil {
-		n.repl.notify(entries, local)
 	}
 	return ack
 }
@@ -562,7 +538,10 @@ func (n *Node[S, A]) onFolder(ctx context.Context, f func()) error {
 	ran := false
 	// Queue through the owner goroutine so f also comes after entries the
 	// owner has stored but not yet queued.
-	if err := n.do(ctx, func() { n.folder.push(foldItem{fn: func() { ran = true; f() }, ack: ack}) }); err != nil {
+	if err := n.do(ctx, func() []feed.Entry {
+		n.folder.push(foldItem{fn: func() { ran = true; f() }, ack: ack})
+		return nil
+	}); err != nil {
 		return err
 	}
 	select {
@@ -581,9 +560,9 @@ func (n *Node[S, A]) onFolder(ctx context.Context, f func()) error {
 func (n *Node[S, A]) Close() error {
 	var err error
 	n.once.Do(func() {
-		close(n.closed)
-		n.wg.Wait()
-		n.repl.wait()
+		// The sessions say goodbye and the connections close (what was
+		// queued is flushed) before the store goes.
+		n.p.Close()
 		n.folder.close()
 		err = n.db.Close()
 	})

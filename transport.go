@@ -4,54 +4,48 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/peer"
 )
 
 // Transport carries replication frames between nodes. The default is QUIC
-// (package transport); [NewMemNetwork] gives an in-memory one for tests and
-// examples, and any other implementation plugs in through Options.Transport.
+// (package transport, two streams per connection so bulk entries never
+// delay handshakes and acknowledgements); [NewMemNetwork] gives an
+// in-memory one for tests and examples, and any other implementation plugs
+// in through Options.Transport.
 //
 // A transport authenticates: Conn.Peer must be the identity that proved
 // possession of its key during the connection's handshake, and
 // Conn.Binding bytes that both ends share and no other connection has (the
 // replication handshake signs them, so a proof cannot be replayed). The
 // network is checked above the transport.
-type Transport interface {
-	// Open starts this node's endpoint with its identity. addr is where to
-	// accept connections ("host:port"), or "" for an endpoint that only
-	// dials.
-	Open(key *identity.Key, addr string) (Endpoint, error)
-}
+//
+// The interfaces are package peer's, whose driver runs the node's
+// replication.
+type Transport = peer.Transport
 
 // Endpoint is one node's attachment to a transport.
-type Endpoint interface {
-	// Addr is the address it accepts on, for others to dial.
-	Addr() string
-	// Accept waits for the next authenticated incoming connection.
-	Accept(ctx context.Context) (Conn, error)
-	// Dial connects to addr. If peer is not zero, a connection to anyone
-	// else fails.
-	Dial(ctx context.Context, addr string, peer identity.ID) (Conn, error)
-	// Close closes the endpoint and every connection.
-	Close() error
-}
+type Endpoint = peer.Endpoint
 
-// Conn is one authenticated connection. Send and Recv move whole frames, in
-// order; Send may block under flow control and is called from one goroutine
-// at a time, as is Recv.
-type Conn interface {
-	Peer() identity.ID
-	Binding() []byte
-	Send(frame []byte) error
-	Recv() ([]byte, error)
-	// Close ends the connection; err (may be nil) says why.
-	Close(err error) error
-}
+// Conn is one authenticated connection: Send and Recv move whole frames,
+// each of a Class.
+type Conn = peer.Conn
+
+// Class says what a frame carries: Control or Bulk. A transport with one
+// ordered channel per connection may ignore it.
+type Class = peer.Class
+
+// Frame classes.
+const (
+	Control = peer.Control // handshakes, heads, wants, acknowledgements
+	Bulk    = peer.Bulk    // entries
+)
 
 // ParseAddr splits a dial address "host:port" or "sbf1…@host:port" into
 // the address and the expected peer (zero when not given). A missing port
@@ -175,11 +169,14 @@ func (e *memEndpoint) Close() error {
 }
 
 // memPipe is the shared state of the two ends of an in-memory connection.
+// One ordered queue per direction carries both classes.
 type memPipe struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	queue  [2][][]byte // frames waiting for end i
-	closed error
+	mu       sync.Mutex
+	cond     *sync.Cond
+	queue    [2][][]byte // frames waiting for end i
+	closed   error       // why the connection ended; nil while open
+	closedBy int         // the end that closed it
+	graceful bool        // closed with Close(nil)
 }
 
 type memConn struct {
@@ -200,17 +197,22 @@ func newMemPipe(a, b identity.ID, binding []byte) (*memConn, *memConn) {
 func (c *memConn) Peer() identity.ID { return c.peer }
 func (c *memConn) Binding() []byte   { return c.binding }
 
-func (c *memConn) Send(frame []byte) error {
+// Send queues copies of the frames; it never blocks.
+func (c *memConn) Send(_ Class, frames ...[]byte) error {
 	c.p.mu.Lock()
 	defer c.p.mu.Unlock()
 	if c.p.closed != nil {
 		return c.p.closed
 	}
-	c.p.queue[1-c.end] = append(c.p.queue[1-c.end], append([]byte(nil), frame...))
+	for _, f := range frames {
+		c.p.queue[1-c.end] = append(c.p.queue[1-c.end], append([]byte(nil), f...))
+	}
 	c.p.cond.Broadcast()
 	return nil
 }
 
+// Recv returns the next frame; after a close, the frames sent before it,
+// then io.EOF at the end that did not close gracefully, or the error.
 func (c *memConn) Recv() ([]byte, error) {
 	c.p.mu.Lock()
 	defer c.p.mu.Unlock()
@@ -219,18 +221,23 @@ func (c *memConn) Recv() ([]byte, error) {
 	}
 	if q := c.p.queue[c.end]; len(q) > 0 {
 		f := q[0]
+		q[0] = nil
 		c.p.queue[c.end] = q[1:]
 		return f, nil
+	}
+	if c.p.graceful && c.p.closedBy != c.end {
+		return nil, io.EOF
 	}
 	return nil, c.p.closed
 }
 
 func (c *memConn) Close(err error) error {
-	if err == nil {
-		err = net.ErrClosed
-	}
 	c.p.mu.Lock()
 	if c.p.closed == nil {
+		c.p.closedBy, c.p.graceful = c.end, err == nil
+		if err == nil {
+			err = net.ErrClosed
+		}
 		c.p.closed = fmt.Errorf("sbfeed: memnet: connection closed: %w", err)
 	}
 	c.p.cond.Broadcast()

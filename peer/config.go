@@ -25,8 +25,18 @@ type Config struct {
 	// safe for concurrent use). The peer does not close it.
 	Store *store.DB
 
-	// Listen is the UDP address to accept connections on ("127.0.0.1:0"
-	// picks a port). Empty: the peer only dials.
+	// Transport carries the connections. Nil: [QUIC] with the QUIC
+	// settings below.
+	Transport Transport
+
+	// QUIC configures the default transport's endpoints (limits, timeouts,
+	// allowlist) when Transport is nil. Its Key and NoAccept are set by the
+	// peer, a nil Logger means Logger below, and its backoff fields are not
+	// used (the peer redials itself, see MinBackoff).
+	QUIC transport.Config
+
+	// Listen is the address to accept connections on ("127.0.0.1:0" picks
+	// a port). Empty: the peer accepts nothing unless Listen is called.
 	Listen string
 
 	// Dial lists peers to keep a connection to, as "host:port" or
@@ -34,9 +44,11 @@ type Config struct {
 	// answers). Each is redialled with backoff whenever its connection ends.
 	Dial []string
 
-	// Transport configures the QUIC endpoint: limits, timeouts, backoff,
-	// allowlist. Its Key, Logger and NoAccept are set by the peer.
-	Transport transport.Config
+	// MinBackoff and MaxBackoff bound the delay between redial attempts:
+	// exponential with jitter, growing while dials fail or remotes refuse
+	// the session, from MinBackoff again after a connection that was up.
+	// Zero: 100ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
 
 	// Limits are announced to every remote and enforced on it. Zero
 	// fields: Window 32768 entries (bulk sync needs a deep pipeline:
@@ -59,12 +71,28 @@ type Config struct {
 	MaxQueue int
 
 	// OnStored, if not nil, is called with every batch of entries once it
-	// is durable in Store: entries received from remotes and local
-	// appends, in chain order per feed. It runs on the owner goroutine:
+	// is durable in Store: entries received from remotes and those of
+	// Publish and Append (not those a Do function stored), in chain order
+	// per feed. It runs on the owner goroutine:
 	// it must return quickly and must not call the Peer's blocking methods.
 	OnStored func(entries []feed.Entry)
 
-	// Logger receives connection and session errors. Nil discards.
+	// Hub is the replication hub the peer's sessions share. Nil: a new
+	// one. Only the owner goroutine may use it: a caller that passes its
+	// own reads it from the hooks below and from Do.
+	Hub *replicate.Hub
+
+	// OnTick, if not nil, is called on the owner goroutine every Tick,
+	// after the sessions ticked. The rules of OnStored apply.
+	OnTick func()
+
+	// OnFork, if not nil, is called on the owner goroutine with every fork
+	// proof once it is stored: received from a remote, or found when a
+	// received entry contradicts a stored one. The rules of OnStored apply.
+	OnFork func(p feed.ForkProof)
+
+	// Logger receives the peer's log: listening, peers connected and
+	// disconnected, sync progress, refused peers. Nil discards.
 	Logger *slog.Logger
 }
 
@@ -72,7 +100,7 @@ type Config struct {
 func (c *Config) Clone() *Config {
 	n := *c
 	n.Dial = append([]string(nil), c.Dial...)
-	n.Transport = *c.Transport.Clone()
+	n.QUIC = *c.QUIC.Clone()
 	return &n
 }
 
@@ -94,11 +122,18 @@ func (c *Config) EnsureDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.Transport.Key = c.Key
-	c.Transport.Logger = c.Logger
-	c.Transport.NoAccept = c.Listen == ""
-	if c.Transport.MaxFrameSize == 0 {
-		c.Transport.MaxFrameSize = max(transport.DefaultMaxFrameSize, int(c.Limits.MaxFrame)+1024)
+	if c.MinBackoff == 0 {
+		c.MinBackoff = 100 * time.Millisecond
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = 30 * time.Second
+	}
+	c.QUIC.Key = c.Key
+	if c.QUIC.Logger == nil {
+		c.QUIC.Logger = c.Logger
+	}
+	if c.QUIC.MaxFrameSize == 0 {
+		c.QUIC.MaxFrameSize = max(transport.DefaultMaxFrameSize, int(c.Limits.MaxFrame)+1024)
 	}
 }
 
@@ -113,8 +148,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("peer: Config.Tick %v is negative", c.Tick)
 	case c.MaxQueue < int(c.Limits.MaxFrame):
 		return fmt.Errorf("peer: Config.MaxQueue %d is below one frame (%d)", c.MaxQueue, c.Limits.MaxFrame)
-	case int(c.Limits.MaxFrame)+1024 > c.Transport.MaxFrameSize:
-		return fmt.Errorf("peer: replication MaxFrame %d does not fit the transport's MaxFrameSize %d", c.Limits.MaxFrame, c.Transport.MaxFrameSize)
+	case c.MinBackoff < 0 || c.MaxBackoff < c.MinBackoff:
+		return fmt.Errorf("peer: Config.MinBackoff %v and MaxBackoff %v are out of order", c.MinBackoff, c.MaxBackoff)
+	case c.Transport == nil && int(c.Limits.MaxFrame)+1024 > c.QUIC.MaxFrameSize:
+		return fmt.Errorf("peer: replication MaxFrame %d does not fit the QUIC MaxFrameSize %d", c.Limits.MaxFrame, c.QUIC.MaxFrameSize)
 	}
 	if err := c.Limits.Validate(); err != nil {
 		return fmt.Errorf("peer: %w", err)

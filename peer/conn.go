@@ -1,104 +1,85 @@
 package peer
 
 import (
-	"encoding/binary"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
 	"github.com/sbfeed/sbfeed/replicate"
 	"github.com/sbfeed/sbfeed/store"
-	"github.com/sbfeed/sbfeed/transport"
 )
 
 // pconn is one connection and its session. Fields without a lock belong to
-// the owner goroutine.
+// the owner goroutine, except those the redial loop reads once ended is
+// closed.
 type pconn struct {
 	p    *Peer
-	c    *transport.Conn
+	c    Conn
 	sess *replicate.Session
-	log  *slog.Logger
-	out  [2]*outQueue
+	out  [2]*outQueue // by Class
 
-	dead     bool
-	failing  bool      // fail is closing it
-	accepted int       // remote streams accepted
-	eofs     int       // remote streams ended cleanly
-	early    []inbound // data frames that arrived before the handshake
+	dead    bool
+	failing bool      // fail is closing it
+	early   []inbound // data frames that arrived before the handshake
+
+	ended  chan struct{} // closed by the owner when it forgets the connection
+	opened bool          // the session completed its handshake (set before ended)
+	endErr error         // why it ended (set before ended)
+	closed chan struct{} // closed once the connection is closed
 }
 
-// send encodes one message as a frame and queues it: Entries on the data
-// stream, everything else on the control stream, so bulk entries never
-// hold back handshakes and acknowledgements.
+func newPconn(p *Peer, c Conn) *pconn {
+	pc := &pconn{p: p, c: c, ended: make(chan struct{}), closed: make(chan struct{})}
+	pc.out[Control] = newOutQueue(pc, Control)
+	pc.out[Bulk] = newOutQueue(pc, Bulk)
+	return pc
+}
+
+// send encodes one message as a frame and queues it: Entries as Bulk,
+// everything else as Control, so bulk entries never hold back handshakes
+// and acknowledgements.
 func (pc *pconn) send(b replicate.Body) {
-	size := replicate.EncodedSize(b)
-	frame := make([]byte, transport.FrameHeaderSize, transport.FrameHeaderSize+size)
-	frame = replicate.EncodeMessage(frame, b)
-	binary.BigEndian.PutUint32(frame, uint32(len(frame)-transport.FrameHeaderSize))
-	kind := transport.Control
+	frame := replicate.EncodeMessage(make([]byte, 0, replicate.EncodedSize(b)), b)
+	class := Control
 	if b.Type() == replicate.TypeEntries {
-		kind = transport.Data
+		class = Bulk
 	}
-	if !pc.out[kind].push(frame) {
-		pc.log.Warn("peer: remote reads too slowly, dropping it", "queued", pc.p.cfg.MaxQueue)
+	if !pc.out[class].push(frame) {
+		err := &replicate.PeerError{Peer: pc.c.Peer(), Err: replicate.ErrLimit,
+			Detail: fmt.Sprintf("send queue over %d bytes: the remote reads too slowly", pc.p.cfg.MaxQueue)}
+		pc.p.log.Warn("peer dropped", "peer", pc.c.Peer().Short(), "err", err)
 		pc.sess.Close()
-		pc.closeAfterFlush(transport.CodeLimit, "send queue overflow: reading too slowly")
-		pc.p.forget(pc)
+		pc.closeAfterFlush(err)
+		pc.p.forget(pc, err)
 	}
 }
 
 // closeAfterFlush lets both writers send what is queued, then closes the
-// connection: gracefully for CodeShutdown, else with code and reason.
-func (pc *pconn) closeAfterFlush(code transport.Code, reason string) {
-	pc.out[transport.Data].finish(nil)
-	pc.out[transport.Control].finish(&closeReq{code: code, reason: reason, data: pc.out[transport.Data]})
+// connection: gracefully for err == nil, else at once with err.
+func (pc *pconn) closeAfterFlush(err error) {
+	pc.out[Bulk].finish(nil)
+	pc.out[Control].finish(&closeReq{err: err, bulk: pc.out[Bulk]})
 }
 
 type closeReq struct {
-	code   transport.Code
-	reason string
-	data   *outQueue // finished first
+	err  error
+	bulk *outQueue // finished first
 }
 
-// acceptStreams accepts the remote's (at most two) streams and starts a
-// reader for each.
-func (pc *pconn) acceptStreams() {
+// read decodes frames and hands the messages to the owner goroutine
+// (decoding here spreads it over the cores). When the owner is slow,
+// deliver blocks, the connection is not read, and the transport's flow
+// control stops the remote: that is the backpressure.
+func (pc *pconn) read() {
 	defer pc.p.wg.Done()
-	for range 2 {
-		r, err := pc.c.AcceptStream(pc.p.ctx)
+	for {
+		b, err := pc.c.Recv()
 		if err != nil {
-			if pc.c.Err() != nil {
-				err = pc.c.Err()
-			}
 			pc.deliver(inbound{pc: pc, err: err})
 			return
 		}
-		if !pc.deliver(inbound{pc: pc, accepted: true}) {
-			return
-		}
-		pc.p.wg.Add(1)
-		go pc.read(r)
-	}
-}
-
-// read decodes frames from one stream and hands the messages to the owner
-// goroutine (decoding here spreads it over the cores). When the owner
-// is slow, deliver blocks, the stream is not read, and QUIC flow control
-// stops the remote: that is the backpressure.
-func (pc *pconn) read(r *transport.RecvStream) {
-	defer pc.p.wg.Done()
-	for {
-		b, err := r.Recv()
-		if err != nil {
-			if e := pc.c.Err(); e != nil {
-				err = e
-			}
-			pc.deliver(inbound{pc: pc, kind: r.Kind(), err: err})
-			return
-		}
-		in := inbound{pc: pc, kind: r.Kind(), size: len(b)}
+		in := inbound{pc: pc, size: len(b)}
 		in.msg, in.bad = replicate.DecodeMessage(b)
 		if !pc.deliver(in) {
 			return
@@ -115,12 +96,12 @@ func (pc *pconn) deliver(in inbound) bool {
 	}
 }
 
-// outQueue is one stream's send queue and its writer goroutine. It is
+// outQueue is one class's send queue and its writer goroutine. It is
 // bounded in bytes (Config.MaxQueue for both queues of a connection
-// together); the writer blocks under QUIC flow control, never the owner.
+// together); the writer blocks under flow control, never the owner.
 type outQueue struct {
-	pc   *pconn
-	kind transport.StreamKind
+	pc    *pconn
+	class Class
 
 	mu     sync.Mutex
 	frames [][]byte
@@ -131,8 +112,8 @@ type outQueue struct {
 	done   chan struct{} // closed when the writer has exited
 }
 
-func newOutQueue(pc *pconn, kind transport.StreamKind) *outQueue {
-	return &outQueue{pc: pc, kind: kind, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newOutQueue(pc *pconn, class Class) *outQueue {
+	return &outQueue{pc: pc, class: class, wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
 func (q *outQueue) push(frame []byte) bool {
@@ -165,13 +146,12 @@ func (q *outQueue) signal() {
 	}
 }
 
-// run writes queued frames, batching what has accumulated into one write.
+// run writes queued frames, handing the transport everything that has
+// accumulated at once (it coalesces them into few writes).
 func (q *outQueue) run() {
 	defer q.pc.p.wg.Done()
 	defer close(q.done)
-	var s *transport.SendStream
 	var failed bool
-	var buf []byte
 	for {
 		<-q.wake
 		for {
@@ -181,58 +161,27 @@ func (q *outQueue) run() {
 			q.mu.Unlock()
 			if len(frames) == 0 {
 				if fin {
-					q.closeStream(s, cr, failed)
+					q.closeConn(cr)
 					return
 				}
 				break
 			}
-			if failed {
-				continue
-			}
-			if s == nil {
-				var err error
-				if s, err = q.pc.c.OpenStream(q.pc.p.ctx, q.kind); err != nil {
-					failed = true
-					continue
-				}
-			}
-			// Coalesce small frames into one write; large ones go alone.
-			buf = buf[:0]
-			for _, f := range frames {
-				if len(buf) > 0 && len(buf)+len(f) > 1<<20 {
-					if s.SendRaw(buf) != nil {
-						failed = true
-						break
-					}
-					buf = buf[:0]
-				}
-				buf = append(buf, f...)
-			}
-			if !failed && len(buf) > 0 && s.SendRaw(buf) != nil {
+			if !failed && q.pc.c.Send(q.class, frames...) != nil {
 				failed = true
-			}
-			if cap(buf) > 4<<20 {
-				buf = nil
 			}
 		}
 	}
 }
 
-// closeStream finishes the stream; the control queue's writer then closes
-// the connection, after the data writer is done.
-func (q *outQueue) closeStream(s *transport.SendStream, cr *closeReq, failed bool) {
-	if s != nil && !failed {
-		s.Close()
-	}
+// closeConn closes the connection from the control writer, once the bulk
+// writer is done.
+func (q *outQueue) closeConn(cr *closeReq) {
 	if cr == nil {
 		return
 	}
-	<-cr.data.done
-	if cr.code == transport.CodeShutdown {
-		q.pc.c.Close(nil)
-	} else {
-		q.pc.c.CloseWithCode(cr.code, cr.reason)
-	}
+	<-cr.bulk.done
+	q.pc.c.Close(cr.err)
+	close(q.pc.closed)
 }
 
 // storage is replicate.Storage over the Pebble store: Range serves stored

@@ -13,7 +13,6 @@ import (
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
 	"github.com/sbfeed/sbfeed/store"
-	"github.com/sbfeed/sbfeed/transport"
 )
 
 const wait = 60 * time.Second
@@ -136,16 +135,14 @@ func startNode(t testing.TB, seed byte, o nodeOpts) *node {
 	}
 	n.db = db
 	cfg := Config{
-		Key:    n.key,
-		Store:  db,
-		Listen: o.listen,
-		Dial:   o.dial,
-		Logger: slog.New(n.log),
-		Tick:   20 * time.Millisecond,
-		Transport: transport.Config{
-			MinBackoff: 5 * time.Millisecond,
-			MaxBackoff: 200 * time.Millisecond,
-		},
+		Key:        n.key,
+		Store:      db,
+		Listen:     o.listen,
+		Dial:       o.dial,
+		Logger:     slog.New(n.log),
+		Tick:       20 * time.Millisecond,
+		MinBackoff: 5 * time.Millisecond,
+		MaxBackoff: 200 * time.Millisecond,
 		OnStored: func(es []feed.Entry) {
 			n.mu.Lock()
 			n.count += len(es)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,23 +24,28 @@ var ErrClosed = errors.New("peer: closed")
 
 // Peer replicates the feeds of one store with every connected remote. One
 // owner goroutine runs every replication session, writes the store and
-// calls OnStored; around it, per connection, one goroutine accepts the
-// remote's streams, one reads each stream and one writes each of ours.
+// calls the hooks; around it, per connection, one goroutine reads and one
+// writes each class of frames.
 type Peer struct {
 	cfg     Config
 	self    identity.ID
 	network identity.Network
 	log     *slog.Logger
-	ep      *transport.Endpoint
+	tr      Transport
 	db      *store.DB
 	st      storage
 
+	mu     sync.Mutex // guards ep and closed
+	ep     Endpoint   // opened by Listen or the first Connect
+	closed bool
+
 	// Owned by the run goroutine.
-	hub   *replicate.Hub
-	conns map[*pconn]struct{}
+	hub      *replicate.Hub
+	conns    map[*pconn]struct{}
+	progress progress
 
 	inbound  chan inbound
-	newConns chan *transport.Conn
+	newConns chan *pconn
 	requests chan request
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -50,26 +56,25 @@ type Peer struct {
 
 	stats struct {
 		received, stored, published atomic.Int64
-		conns, sessions             atomic.Int64
+		conns                       atomic.Int64
 	}
 }
 
-// inbound is a frame from one of a connection's streams, a newly accepted
-// stream (accepted), or a stream's end (err: io.EOF for a clean end).
+// inbound is a frame from a connection, or its end (err: io.EOF when the
+// remote shut down cleanly).
 type inbound struct {
-	pc       *pconn
-	kind     transport.StreamKind
-	size     int               // frame bytes
-	msg      replicate.Message // decoded by the reader, off the owner goroutine
-	bad      error             // the frame is not a message
-	accepted bool
-	err      error
+	pc   *pconn
+	size int               // frame bytes
+	msg  replicate.Message // decoded by the reader, off the owner goroutine
+	bad  error             // the frame is not a message
+	err  error
 }
 
-// request is a local append handed to the owner goroutine.
+// request is local work handed to the owner goroutine.
 type request struct {
-	contents [][]byte     // Publish: new entries of our own feed
-	entries  []feed.Entry // Append: entries made elsewhere
+	contents [][]byte            // Publish: new entries of our own feed
+	entries  []feed.Entry        // Append: entries made elsewhere
+	fn       func() []feed.Entry // Do
 	reply    chan result
 }
 
@@ -78,39 +83,42 @@ type result struct {
 	err     error
 }
 
-// New starts a peer: its endpoint, its owner goroutine, the accept loop
-// (if Listen is set) and a redial loop per Dial address.
+// progress counts entries received for the periodic sync log line.
+type progress struct {
+	start, last time.Time
+	entries     int
+}
+
+// New starts a peer: its owner goroutine, its endpoint if Listen is set,
+// and a redial loop per Dial address. Without Listen or Dial it opens no
+// endpoint until Listen or Connect is called.
 func New(cfg Config) (*Peer, error) {
 	c := cfg.Clone()
 	c.EnsureDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	network := c.Store.Network()
-	listen := c.Listen
-	if listen == "" {
-		listen = "127.0.0.1:0"
-		if !strings.HasPrefix(firstDial(c.Dial), "127.") {
-			listen = ":0"
-		}
+	tr := c.Transport
+	if tr == nil {
+		tr = &QUIC{Config: c.QUIC}
 	}
-	ep, err := transport.Listen(listen, c.Transport)
-	if err != nil {
-		return nil, fmt.Errorf("peer: %w", err)
+	hub := c.Hub
+	if hub == nil {
+		hub = replicate.NewHub()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Peer{
 		cfg:      *c,
 		self:     c.Key.ID(),
-		network:  network,
-		log:      c.Logger.With("self", c.Key.ID().Short()),
-		ep:       ep,
+		network:  c.Store.Network(),
+		log:      c.Logger,
+		tr:       tr,
 		db:       c.Store,
 		st:       storage{c.Store},
-		hub:      replicate.NewHub(),
+		hub:      hub,
 		conns:    make(map[*pconn]struct{}),
 		inbound:  make(chan inbound, 256),
-		newConns: make(chan *transport.Conn),
+		newConns: make(chan *pconn),
 		requests: make(chan request),
 		ctx:      ctx,
 		cancel:   cancel,
@@ -119,21 +127,18 @@ func New(cfg Config) (*Peer, error) {
 	}
 	go p.run()
 	if c.Listen != "" {
-		p.wg.Add(1)
-		go p.acceptLoop()
+		if _, err := p.Listen(c.Listen); err != nil {
+			p.Close()
+			return nil, err
+		}
 	}
 	for _, d := range c.Dial {
-		p.Connect(d)
+		if err := p.connect(d, nil); err != nil {
+			p.Close()
+			return nil, err
+		}
 	}
 	return p, nil
-}
-
-func firstDial(d []string) string {
-	if len(d) == 0 {
-		return ""
-	}
-	addr, _, _ := ParseAddr(d[0])
-	return addr
 }
 
 // ParseAddr splits "host:port" or "sbf1…@host:port" into the address and
@@ -155,41 +160,162 @@ func ParseAddr(s string) (addr string, want identity.ID, err error) {
 // ID returns the peer's identity.
 func (p *Peer) ID() identity.ID { return p.self }
 
-// Addr returns the UDP address the peer listens (or dials) on.
-func (p *Peer) Addr() string { return p.ep.Addr().String() }
+// Addr returns the address the peer listens (or dials) on; "" before
+// Listen or Connect.
+func (p *Peer) Addr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ep == nil {
+		return ""
+	}
+	return p.ep.Addr()
+}
+
+// endpoint returns the peer's endpoint, opening it: on addr to listen, or
+// dial-only when addr is "" and none is open yet. It counts the goroutine
+// the caller starts on it in wg, under the lock Close takes, so none
+// starts once Close waits.
+func (p *Peer) endpoint(addr string, listen bool) (Endpoint, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrClosed
+	}
+	if p.ep == nil {
+		ep, err := p.tr.Open(p.cfg.Key, addr)
+		if err != nil {
+			return nil, fmt.Errorf("peer: %w", err)
+		}
+		p.ep = ep
+	} else if listen {
+		return nil, errors.New("peer: Listen must be called once, before Connect")
+	}
+	p.wg.Add(1)
+	return p.ep, nil
+}
+
+// Listen accepts connections on addr and returns the address it listens
+// on. Call it at most once, before Connect (Config.Listen calls it).
+func (p *Peer) Listen(addr string) (string, error) {
+	ep, err := p.endpoint(addr, true)
+	if err != nil {
+		return "", err
+	}
+	go p.acceptLoop(ep)
+	p.log.Info("listening", "addr", ep.Addr(), "id", p.self.String(), "network", p.network.Short())
+	return ep.Addr(), nil
+}
 
 // Connect keeps a connection to addr ("host:port" or "sbf1…@host:port")
-// until the peer closes, redialling with backoff.
-func (p *Peer) Connect(addr string) error {
+// until the peer closes, redialling with backoff whenever it drops. It
+// returns once the first connection is up, or with ctx's error if ctx ends
+// first (the peer keeps trying in the background).
+func (p *Peer) Connect(ctx context.Context, addr string) error {
+	up := make(chan struct{})
+	if err := p.connect(addr, up); err != nil {
+		return err
+	}
+	select {
+	case <-up:
+		return nil
+	case <-p.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// connect starts the redial loop of addr; up, if not nil, is closed once
+// the first connection is up.
+func (p *Peer) connect(addr string, up chan struct{}) error {
 	a, want, err := ParseAddr(addr)
 	if err != nil {
 		return err
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		p.ep.Redial(p.ctx, a, want, func(c *transport.Conn) error {
-			select {
-			case p.newConns <- c:
-			case <-p.ctx.Done():
-				return ErrClosed
-			}
-			<-c.Done()
-			return c.Err()
-		})
-	}()
+	ep, err := p.endpoint("", false)
+	if err != nil {
+		return err
+	}
+	go p.redial(ep, a, want, up)
 	return nil
 }
 
-func (p *Peer) acceptLoop() {
+// redial dials addr until the peer closes. After a failed dial, or a
+// connection whose session never opened or that the remote refused, the
+// delay before the next attempt grows; after a connection that was up it
+// starts again from MinBackoff.
+func (p *Peer) redial(ep Endpoint, addr string, want identity.ID, up chan struct{}) {
+	defer p.wg.Done()
+	attempt, failures := 0, 0
+	for p.ctx.Err() == nil {
+		c, err := ep.Dial(p.ctx, addr, want)
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return
+			}
+			if failures++; failures == 1 || failures%10 == 0 {
+				p.log.Warn("dial failed; retrying", "addr", addr, "attempt", failures, "err", err)
+			}
+		} else {
+			failures = 0
+			pc := newPconn(p, c)
+			select {
+			case p.newConns <- pc:
+			case <-p.ctx.Done():
+				c.Close(nil)
+				return
+			}
+			if up != nil {
+				close(up)
+				up = nil
+			}
+			select {
+			case <-pc.ended:
+			case <-p.ctx.Done():
+				return
+			}
+			if pc.opened && !refused(pc.endErr) {
+				attempt = 0
+			}
+		}
+		d := transport.Backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff, rand.Float64())
+		attempt++
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-p.ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// refused reports whether a connection ended in a way an immediate retry
+// would meet again: the remote refused the session.
+func refused(err error) bool {
+	var pe *replicate.PeerError
+	if errors.As(err, &pe) {
+		return true
+	}
+	for _, s := range []error{replicate.ErrRemoteClosed, transport.ErrNotAllowed, transport.ErrTooManyConns,
+		transport.ErrWrongNetwork, transport.ErrVersion, transport.ErrBadEntry, transport.ErrProtocol,
+		transport.ErrFrameTooLarge, transport.ErrLimit, transport.ErrBadProof} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Peer) acceptLoop(ep Endpoint) {
 	defer p.wg.Done()
 	for {
-		c, err := p.ep.Accept(p.ctx)
+		c, err := ep.Accept(p.ctx)
 		if err != nil {
 			return
 		}
 		select {
-		case p.newConns <- c:
+		case p.newConns <- newPconn(p, c):
 		case <-p.ctx.Done():
 			c.Close(nil)
 			return
@@ -214,6 +340,16 @@ func (p *Peer) Append(ctx context.Context, entries ...feed.Entry) error {
 	return err
 }
 
+// Do runs f on the owner goroutine, between two steps of the sessions, and
+// waits for it: f may write to the store and read the Hub, and returns the
+// entries it stored, which are then pushed to the remotes (Hub.Notify;
+// OnStored is not called for them). Once f has started, Do waits for it
+// even if ctx ends. Do returns ErrClosed if the peer closed before f ran.
+func (p *Peer) Do(ctx context.Context, f func() []feed.Entry) error {
+	_, err := p.do(ctx, request{fn: f})
+	return err
+}
+
 func (p *Peer) do(ctx context.Context, r request) ([]feed.Entry, error) {
 	r.reply = make(chan result, 1)
 	select {
@@ -223,12 +359,9 @@ func (p *Peer) do(ctx context.Context, r request) ([]feed.Entry, error) {
 	case <-p.done:
 		return nil, ErrClosed
 	}
-	select {
-	case res := <-r.reply:
-		return res.entries, res.err
-	case <-p.done:
-		return nil, ErrClosed
-	}
+	// The owner replies before it can exit: the reply wins over done.
+	res := <-r.reply
+	return res.entries, res.err
 }
 
 // Stats are a peer's counters.
@@ -255,7 +388,14 @@ func (p *Peer) Close() error {
 		close(p.quit)
 	})
 	<-p.done
-	err := p.ep.Close()
+	p.mu.Lock()
+	ep := p.ep
+	p.closed = true
+	p.mu.Unlock()
+	var err error
+	if ep != nil {
+		err = ep.Close()
+	}
 	p.wg.Wait()
 	return err
 }
@@ -285,13 +425,17 @@ func (p *Peer) run() {
 				}
 				break
 			}
-		case c := <-p.newConns:
-			p.open(c)
+		case pc := <-p.newConns:
+			p.open(pc)
 		case r := <-p.requests:
 			p.local(r)
 		case <-ticker.C:
 			for pc := range p.conns {
 				pc.sess.Tick()
+			}
+			p.logProgress(false)
+			if p.cfg.OnTick != nil {
+				p.cfg.OnTick()
 			}
 		case <-p.quit:
 			p.shutdown()
@@ -302,8 +446,9 @@ func (p *Peer) run() {
 }
 
 // open starts a session on a new connection.
-func (p *Peer) open(c *transport.Conn) {
-	sess, err := replicate.New(replicate.Config{
+func (p *Peer) open(pc *pconn) {
+	c := pc.c
+	cfg := replicate.Config{
 		Self:    p.self,
 		Key:     p.cfg.Key,
 		Network: p.network,
@@ -312,56 +457,53 @@ func (p *Peer) open(c *transport.Conn) {
 		Storage: p.st,
 		Hub:     p.hub,
 		Limits:  p.cfg.Limits,
-		// QUIC does not lose messages: resend only after a long silence.
+		// The transports do not lose messages: resend only after a long
+		// silence.
 		ResendTicks: 50,
-	})
+	}
+	if p.log.Enabled(context.Background(), slog.LevelDebug) {
+		cfg.Log = func(format string, args ...any) {
+			p.log.Debug(fmt.Sprintf(format, args...), "peer", c.Peer().Short())
+		}
+	}
+	sess, err := replicate.New(cfg)
 	if err != nil {
-		p.log.Error("peer: cannot start session", "remote", c.Peer().Short(), "err", err)
+		p.log.Error("cannot start a session", "peer", c.Peer().Short(), "err", err)
 		c.Close(err)
+		pc.endErr = err
+		close(pc.ended)
 		return
 	}
-	pc := &pconn{p: p, c: c, sess: sess, log: p.log.With("remote", c.Peer().Short(), "addr", c.RemoteAddr().String())}
-	pc.out[transport.Control] = newOutQueue(pc, transport.Control)
-	pc.out[transport.Data] = newOutQueue(pc, transport.Data)
+	pc.sess = sess
 	p.conns[pc] = struct{}{}
 	p.stats.conns.Add(1)
-	pc.log.Debug("peer: connected", "dialled", c.Dialled())
 	p.wg.Add(3)
-	go pc.acceptStreams()
-	go pc.out[transport.Control].run()
-	go pc.out[transport.Data].run()
+	go pc.read()
+	go pc.out[Control].run()
+	go pc.out[Bulk].run()
 }
 
-// handle steps one inbound frame or stream event.
+// handle steps one inbound frame or a connection's end.
 func (p *Peer) handle(in inbound) {
 	pc := in.pc
 	if pc.dead {
 		return
 	}
-	switch {
-	case in.accepted:
-		pc.accepted++
-		return
-	case in.err != nil:
+	if in.err != nil {
 		if in.err == io.EOF {
-			// The remote finished a stream: it is shutting down. Once all
-			// its streams ended we hold everything it sent.
-			pc.eofs++
-			if pc.eofs < pc.accepted {
-				return
-			}
-			pc.log.Debug("peer: remote shut down")
+			// The remote shut down and we read everything it sent.
 			p.drop(pc, nil)
 			return
 		}
 		p.drop(pc, in.err)
 		return
 	}
-	if in.kind == transport.Data && pc.sess.Version() == 0 {
-		// Entries may overtake the Hello, which travels on the control
-		// stream; hold them until the handshake is done.
+	if in.bad == nil && in.msg.Body.Type() == replicate.TypeEntries && pc.sess.Version() == 0 {
+		// Entries may overtake the Hello, which travels as a control
+		// frame; hold them until the handshake is done.
 		if len(pc.early) >= 64 {
-			p.fail(pc, fmt.Errorf("%w: %d data frames before the handshake", transport.ErrProtocol, len(pc.early)))
+			p.fail(pc, &replicate.PeerError{Peer: pc.c.Peer(), Err: replicate.ErrProtocol,
+				Detail: fmt.Sprintf("%d data frames before the handshake", len(pc.early))})
 			return
 		}
 		pc.early = append(pc.early, in)
@@ -393,25 +535,19 @@ func (p *Peer) step(pc *pconn, in inbound) {
 }
 
 // fail ends a session the remote broke (or that failed locally): its
-// Goodbye, if any, is sent, then the connection is closed with the code.
+// Goodbye, if any, is sent, then the connection is closed with err (a
+// *replicate.PeerError carries the code).
 func (p *Peer) fail(pc *pconn, err error) {
 	if pc.dead {
 		return
 	}
-	pc.log.Warn("peer: session failed", "err", err)
+	p.log.Warn("peer refused", "peer", pc.c.Peer().Short(), "err", err)
 	pc.sess.Close()
 	// Flush this session's Goodbye (and anything before it).
 	pc.failing = true
 	p.readyOne(pc)
-	code := transport.Code(replicate.CodeOf(err))
-	var ce *transport.CloseError
-	if errors.As(err, &ce) {
-		code = ce.Code
-	} else if errors.Is(err, transport.ErrProtocol) {
-		code = transport.CodeProtocol
-	}
-	pc.closeAfterFlush(code, err.Error())
-	p.forget(pc)
+	pc.closeAfterFlush(err)
+	p.forget(pc, err)
 }
 
 // drop forgets a connection that ended (err != nil) or that the remote
@@ -420,27 +556,29 @@ func (p *Peer) drop(pc *pconn, err error) {
 	if pc.dead {
 		return
 	}
-	if err != nil {
-		var ce *transport.CloseError
-		if errors.As(err, &ce) && ce.Remote && ce.Code != transport.CodeShutdown {
-			pc.log.Warn("peer: remote refused the session", "err", err)
-		} else if !errors.Is(err, transport.ErrShutdown) {
-			pc.log.Info("peer: connection lost", "err", err)
-		}
-	}
 	pc.sess.Close()
-	pc.closeAfterFlush(transport.CodeShutdown, "")
-	p.forget(pc)
+	pc.closeAfterFlush(nil)
+	p.forget(pc, err)
 }
 
-func (p *Peer) forget(pc *pconn) {
+// forget removes a connection whose close is under way; err is why it
+// ended, nil for a clean shutdown.
+func (p *Peer) forget(pc *pconn, err error) {
 	if pc.dead {
 		return
 	}
 	pc.dead = true
 	pc.early = nil
+	pc.opened = pc.sess.Version() != 0
+	pc.endErr = err
 	delete(p.conns, pc)
 	p.stats.conns.Add(-1)
+	close(pc.ended)
+	if err != nil && !errors.Is(err, transport.ErrShutdown) && !errors.Is(err, replicate.ErrRemoteClosed) {
+		p.log.Info("peer disconnected", "peer", pc.c.Peer().Short(), "reason", err)
+	} else {
+		p.log.Info("peer disconnected", "peer", pc.c.Peer().Short())
+	}
 }
 
 // ready handles every session's Ready until none has work: relaying one
@@ -470,6 +608,9 @@ func (p *Peer) readyOne(pc *pconn) {
 				p.storeFailed(pc, err)
 				return
 			}
+			if p.cfg.OnFork != nil {
+				p.cfg.OnFork(fp)
+			}
 		}
 		if len(rd.Entries) > 0 {
 			res, err := p.db.Append(rd.Entries...)
@@ -478,23 +619,20 @@ func (p *Peer) readyOne(pc *pconn) {
 				p.storeFailed(pc, err)
 				return
 			}
+			if p.cfg.OnFork != nil {
+				for _, fp := range res.Forks {
+					p.cfg.OnFork(fp)
+				}
+			}
 			p.stats.received.Add(int64(res.New))
 			p.stats.stored.Add(int64(res.New))
+			p.progress.entries += res.New
 		}
 		for _, m := range rd.Messages {
 			pc.send(m.Body)
 		}
 		for _, ev := range rd.Events {
-			switch ev.Kind {
-			case replicate.EventClosed:
-				if ev.Err != nil {
-					pc.log.Info("peer: session closed", "err", ev.Err)
-				}
-			case replicate.EventFork:
-				pc.log.Warn("peer: fork proven", "feed", ev.Feed.Short(), "seq", ev.Seq)
-			default:
-				pc.log.Debug("peer: " + ev.String())
-			}
+			p.event(ev)
 		}
 		pc.sess.Advance(rd)
 		if len(rd.Entries) > 0 && p.cfg.OnStored != nil {
@@ -504,27 +642,75 @@ func (p *Peer) readyOne(pc *pconn) {
 	if pc.sess.Closed() && !pc.dead && !pc.failing {
 		// The session ended itself (a Tick found the handshake too slow,
 		// or the remote said goodbye): its Goodbye is queued; close.
-		if err := pc.sess.Err(); err != nil {
-			pc.log.Warn("peer: session failed", "err", err)
-			pc.closeAfterFlush(transport.Code(replicate.CodeOf(err)), err.Error())
-		} else {
-			pc.closeAfterFlush(transport.CodeShutdown, "")
+		err := pc.sess.Err()
+		pc.closeAfterFlush(err)
+		p.forget(pc, err)
+	}
+}
+
+func (p *Peer) event(ev replicate.Event) {
+	switch ev.Kind {
+	case replicate.EventOpen:
+		p.log.Info("peer connected", "peer", ev.Peer.Short(), "version", ev.Version)
+	case replicate.EventSynced:
+		p.log.Info("synced", "peer", ev.Peer.Short(), "feeds", len(p.hub.Heads()), "entries", p.held())
+	case replicate.EventFork:
+		p.log.Warn("fork proven", "peer", ev.Peer.Short(), "feed", ev.Feed.Short(), "seq", ev.Seq)
+	case replicate.EventClosed:
+		if ev.Err != nil && !errors.Is(ev.Err, replicate.ErrRemoteClosed) {
+			p.log.Warn("peer dropped", "peer", ev.Peer.Short(), "err", ev.Err)
 		}
-		p.forget(pc)
+	}
+}
+
+// held is the number of entries the peer holds, from the hub.
+func (p *Peer) held() uint64 {
+	var t uint64
+	for _, h := range p.hub.Heads() {
+		t += h.Seq
+	}
+	return t
+}
+
+// logProgress logs the sync rate once a second while entries arrive.
+func (p *Peer) logProgress(force bool) {
+	now := time.Now()
+	if p.progress.entries == 0 {
+		p.progress.start = time.Time{}
+		return
+	}
+	if p.progress.start.IsZero() {
+		p.progress.start, p.progress.last = now, now
+		return
+	}
+	if el := now.Sub(p.progress.last); force || el >= time.Second {
+		p.log.Info("sync progress", "new_entries", p.progress.entries,
+			"rate", fmt.Sprintf("%.0f/s", float64(p.progress.entries)/el.Seconds()),
+			"feeds", len(p.hub.Heads()), "held", p.held(), "peers", len(p.conns))
+		p.progress.entries = 0
+		p.progress.last = now
 	}
 }
 
 // storeFailed ends a session whose Ready could not be stored: nothing of
 // it was acknowledged, so nothing is lost; the remote retries later.
 func (p *Peer) storeFailed(pc *pconn, err error) {
-	pc.log.Error("peer: store failed", "err", err)
+	p.log.Error("store failed", "peer", pc.c.Peer().Short(), "err", err)
 	pc.sess.Close()
-	pc.closeAfterFlush(transport.CodeInternal, "store failed")
-	p.forget(pc)
+	perr := &replicate.PeerError{Peer: pc.c.Peer(), Err: replicate.ErrStorage, Detail: "store failed"}
+	pc.closeAfterFlush(perr)
+	p.forget(pc, perr)
 }
 
-// local performs a Publish or Append on the owner goroutine.
+// local performs a Publish, Append or Do on the owner goroutine.
 func (p *Peer) local(r request) {
+	if r.fn != nil {
+		if entries := r.fn(); len(entries) > 0 {
+			p.hub.Notify(entries...)
+		}
+		r.reply <- result{}
+		return
+	}
 	var entries []feed.Entry
 	if len(r.contents) > 0 {
 		head, _, err := p.db.Head(p.self)
@@ -564,31 +750,44 @@ func (p *Peer) local(r request) {
 	r.reply <- result{entries: entries}
 }
 
+// flushTimeout bounds how long Close waits for a connection to deliver
+// what was queued for it before closing it at once.
+const flushTimeout = 5 * time.Second
+
+// errFlushTimeout closes a connection whose remote did not read what was
+// queued for it in time.
+var errFlushTimeout = errors.New("peer: closing: the remote did not read what was queued in time")
+
 // shutdown ends every session with a Goodbye and closes the connections
 // gracefully; inbound frames are drained meanwhile so no reader blocks.
 func (p *Peer) shutdown() {
-	var closing sync.WaitGroup
+	p.logProgress(true)
+	var pcs []*pconn
 	for pc := range p.conns {
 		pc.sess.Close()
 		p.readyOne(pc)
-		closing.Add(1)
-		pc.closeAfterFlush(transport.CodeShutdown, "")
-		go func() {
-			defer closing.Done()
-			<-pc.c.Done()
-		}()
-		p.forget(pc)
+		pc.closeAfterFlush(nil)
+		pcs = append(pcs, pc)
+		p.forget(pc, nil)
 	}
 	all := make(chan struct{})
 	go func() {
-		closing.Wait()
+		for _, pc := range pcs {
+			<-pc.closed
+		}
 		close(all)
 	}()
+	t := time.NewTimer(flushTimeout)
+	defer t.Stop()
 	for {
 		select {
 		case <-p.inbound:
 		case <-all:
 			return
+		case <-t.C:
+			for _, pc := range pcs {
+				pc.c.Close(errFlushTimeout)
+			}
 		}
 	}
 }

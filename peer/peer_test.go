@@ -114,15 +114,15 @@ func TestResumeAfterCrash(t *testing.T) {
 	const total = 5000
 	quickIdle := func(c *Config) {
 		smallWindow(c)
-		c.Transport.IdleTimeout = time.Second
-		c.Transport.KeepAlive = 200 * time.Millisecond
+		c.QUIC.IdleTimeout = time.Second
+		c.QUIC.KeepAlive = 200 * time.Millisecond
 	}
 	a := startNode(t, 1, nodeOpts{listen: "127.0.0.1:0", mod: quickIdle})
 	a.publish(t, total, "bulk")
 	dir := t.TempDir()
 	b := startNode(t, 2, nodeOpts{dir: dir, dial: []string{a.addr()}, mod: quickIdle})
 	b.waitCount(t, 500)
-	b.p.ep.Abort() // the crash: the socket is gone, peers are not told
+	b.p.ep.(*quicEndpoint).ep.Abort() // the crash: the socket is gone, peers are not told
 	if err := b.p.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	}
 	b.checkFeed(t, a.key.ID(), total)
 	// a notices the dead connection at its idle timeout.
-	a.log.waitFor(t, "connection lost", "timeout")
+	a.log.waitFor(t, "peer disconnected", "timeout")
 }
 
 // smallWindow slows the transfer enough to stop it in the middle.
@@ -168,7 +168,7 @@ func TestWrongNetwork(t *testing.T) {
 	b := startNode(t, 2, nodeOpts{network: other, dial: []string{a.addr()}})
 	b.publish(t, 5, "b")
 	// Both sides name both networks.
-	a.log.waitFor(t, "session failed", testNet.Short(), other.Short())
+	a.log.waitFor(t, "peer refused", testNet.Short(), other.Short())
 	b.log.waitFor(t, other.Short(), testNet.Short())
 	if h := b.heads(t)[a.key.ID()]; h != 0 {
 		t.Fatalf("an entry crossed networks: head %d", h)
@@ -258,7 +258,7 @@ func TestForgedEntry(t *testing.T) {
 	if !errors.Is(err, transport.ErrBadEntry) {
 		t.Fatalf("forger sees %v, want ErrBadEntry", err)
 	}
-	a.log.waitFor(t, "session failed", "signature")
+	a.log.waitFor(t, "peer refused", "signature")
 	if h := a.heads(t)[evil.ID()]; h != 0 {
 		t.Fatalf("a stored %d forged entries", h)
 	}
@@ -290,7 +290,7 @@ func TestGarbageAndFlood(t *testing.T) {
 	if err := waitClosed(t, g); !errors.Is(err, transport.ErrProtocol) {
 		t.Fatalf("garbage sender sees %v", err)
 	}
-	a.log.waitFor(t, "session failed", "malformed")
+	a.log.waitFor(t, "peer refused", "malformed")
 	// A flood of connections from many identities that never speak.
 	var conns []*transport.Conn
 	for i := range 30 {
@@ -314,14 +314,14 @@ func TestGarbageAndFlood(t *testing.T) {
 			t.Fatal("silent connection not closed")
 		}
 	}
-	a.log.waitFor(t, "session failed", "Hello")
+	a.log.waitFor(t, "peer dropped", "Hello")
 }
 
 // A private network: only identities on the allowlist replicate.
 func TestAllowlist(t *testing.T) {
 	friend, stranger := testKey(t, 2), testKey(t, 3)
 	a := startNode(t, 1, nodeOpts{listen: "127.0.0.1:0", mod: func(c *Config) {
-		c.Transport.Allow = []identity.ID{friend.ID()}
+		c.QUIC.Allow = []identity.ID{friend.ID()}
 	}})
 	a.publish(t, 10, "private")
 	s := startNode(t, 3, nodeOpts{dial: []string{a.addr()}})
@@ -366,7 +366,7 @@ func TestDataBeforeHello(t *testing.T) {
 	if err := waitClosed(t, c); !errors.Is(err, transport.ErrProtocol) {
 		t.Fatalf("got %v, want a protocol error", err)
 	}
-	a.log.waitFor(t, "session failed", "data frames before the handshake")
+	a.log.waitFor(t, "peer refused", "data frames before the handshake")
 	honest := startNode(t, 3, nodeOpts{dial: []string{a.addr()}})
 	honest.waitHeads(t, map[identity.ID]uint64{a.key.ID(): 3})
 }
