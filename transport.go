@@ -146,10 +146,25 @@ func (e *memEndpoint) Dial(ctx context.Context, addr string, peer identity.ID) (
 	}
 }
 
+// track remembers c for Close, forgetting connections that have ended, so
+// an endpoint that redials for days holds only its live ones.
 func (e *memEndpoint) track(c *memConn) {
 	e.mu.Lock()
-	e.conns = append(e.conns, c)
+	live := e.conns[:0]
+	for _, o := range e.conns {
+		if !o.ended() {
+			live = append(live, o)
+		}
+	}
+	clear(e.conns[len(live):])
+	e.conns = append(live, c)
 	e.mu.Unlock()
+}
+
+func (c *memConn) ended() bool {
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	return c.p.closed != nil
 }
 
 func (e *memEndpoint) Close() error {
