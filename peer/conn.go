@@ -20,6 +20,7 @@ type pconn struct {
 	out  [2]*outQueue // by Class
 
 	dead    bool
+	dialled bool      // this peer dialled it (set before open)
 	failing bool      // fail is closing it
 	early   []inbound // data frames that arrived before the handshake
 

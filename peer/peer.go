@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,11 +55,29 @@ type Peer struct {
 	wg       sync.WaitGroup // accept, redial and per-connection goroutines
 	closing  sync.Once
 
+	// live counts the open connections to each remote, for the redial
+	// loops: they do not dial a peer already connected the other way.
+	liveMu sync.Mutex
+	live   map[identity.ID]*liveConns
+
 	stats struct {
 		received, stored, published atomic.Int64
-		conns                       atomic.Int64
+		conns, dialled              atomic.Int64
 	}
 }
+
+// liveConns is the open connections to one remote; gone is closed when the
+// last one ends.
+type liveConns struct {
+	n    int
+	gone chan struct{}
+}
+
+// ErrDuplicate ends the second of two connections between the same two
+// peers that dialled each other at once (a mesh where both sides Connect):
+// both sides keep the one the lower identity dialled, so one session runs
+// per pair, and the other side's redial loop waits for it to end.
+var ErrDuplicate = errors.New("peer: duplicate connection: both peers dialled; the one the lower identity dialled is kept")
 
 // inbound is a frame from a connection, or its end (err: io.EOF when the
 // remote shut down cleanly).
@@ -117,6 +136,7 @@ func New(cfg Config) (*Peer, error) {
 		st:       storage{c.Store},
 		hub:      hub,
 		conns:    make(map[*pconn]struct{}),
+		live:     make(map[identity.ID]*liveConns),
 		inbound:  make(chan inbound, 256),
 		newConns: make(chan *pconn),
 		requests: make(chan request),
@@ -258,7 +278,9 @@ func (p *Peer) redial(ep Endpoint, addr string, want identity.ID, up chan struct
 			}
 		} else {
 			failures = 0
+			p.stats.dialled.Add(1)
 			pc := newPconn(p, c)
+			pc.dialled = true
 			select {
 			case p.newConns <- pc:
 			case <-p.ctx.Done():
@@ -274,8 +296,13 @@ func (p *Peer) redial(ep Endpoint, addr string, want identity.ID, up chan struct
 			case <-p.ctx.Done():
 				return
 			}
-			if pc.opened && !refused(pc.endErr) {
+			if pc.opened && !refused(pc.endErr) || errors.Is(pc.endErr, ErrDuplicate) {
 				attempt = 0
+			}
+			// Connected the other way too (the remote dials us): that
+			// connection serves; dial again once it ends.
+			if !p.waitUnconnected(c.Peer()) {
+				return
 			}
 		}
 		d := transport.Backoff(attempt, p.cfg.MinBackoff, p.cfg.MaxBackoff, rand.Float64())
@@ -288,6 +315,49 @@ func (p *Peer) redial(ep Endpoint, addr string, want identity.ID, up chan struct
 			return
 		}
 	}
+}
+
+// waitUnconnected waits until no connection to remote is open. It reports
+// false if the peer closed meanwhile.
+func (p *Peer) waitUnconnected(remote identity.ID) bool {
+	for {
+		p.liveMu.Lock()
+		var gone chan struct{}
+		if l := p.live[remote]; l != nil {
+			gone = l.gone
+		}
+		p.liveMu.Unlock()
+		if gone == nil {
+			return true
+		}
+		select {
+		case <-gone:
+		case <-p.ctx.Done():
+			return false
+		}
+	}
+}
+
+func (p *Peer) liveAdd(remote identity.ID) {
+	p.liveMu.Lock()
+	l := p.live[remote]
+	if l == nil {
+		l = &liveConns{gone: make(chan struct{})}
+		p.live[remote] = l
+	}
+	l.n++
+	p.liveMu.Unlock()
+}
+
+func (p *Peer) liveDel(remote identity.ID) {
+	p.liveMu.Lock()
+	if l := p.live[remote]; l != nil {
+		if l.n--; l.n == 0 {
+			close(l.gone)
+			delete(p.live, remote)
+		}
+	}
+	p.liveMu.Unlock()
 }
 
 // refused reports whether a connection ended in a way an immediate retry
@@ -370,12 +440,13 @@ type Stats struct {
 	Stored    int64 // entries stored, received or published
 	Published int64 // entries appended locally
 	Conns     int64 // open connections
+	Dialled   int64 // connections this peer dialled, redials included
 }
 
 // Stats returns the peer's counters.
 func (p *Peer) Stats() Stats {
 	return Stats{Received: p.stats.received.Load(), Stored: p.stats.stored.Load(),
-		Published: p.stats.published.Load(), Conns: p.stats.conns.Load()}
+		Published: p.stats.published.Load(), Conns: p.stats.conns.Load(), Dialled: p.stats.dialled.Load()}
 }
 
 // Close ends every session with a Goodbye, closes every connection
@@ -448,6 +519,20 @@ func (p *Peer) run() {
 // open starts a session on a new connection.
 func (p *Peer) open(pc *pconn) {
 	c := pc.c
+	o := p.crossed(pc)
+	if o != nil {
+		// Both sides dialled: keep the connection the lower identity
+		// dialled, on both sides alike, with no message needed.
+		remote := c.Peer()
+		keepDialled := bytes.Compare(p.self[:], remote[:]) < 0
+		if pc.dialled != keepDialled {
+			p.log.Debug("duplicate connection closed", "peer", c.Peer().Short())
+			c.Close(ErrDuplicate)
+			pc.endErr = ErrDuplicate
+			close(pc.ended)
+			return
+		}
+	}
 	cfg := replicate.Config{
 		Self:    p.self,
 		Key:     p.cfg.Key,
@@ -476,11 +561,32 @@ func (p *Peer) open(pc *pconn) {
 	}
 	pc.sess = sess
 	p.conns[pc] = struct{}{}
+	p.liveAdd(c.Peer())
 	p.stats.conns.Add(1)
+	if o != nil {
+		// pc wins. It is counted live first, so the redial loop of o
+		// waits for it rather than dialling again.
+		p.log.Debug("duplicate connection closed", "peer", c.Peer().Short())
+		o.sess.Close() // a Goodbye: the remote drops it too
+		p.readyOne(o)
+		o.closeAfterFlush(nil)
+		p.forget(o, ErrDuplicate)
+	}
 	p.wg.Add(3)
 	go pc.read()
 	go pc.out[Control].run()
 	go pc.out[Bulk].run()
+}
+
+// crossed returns an open connection to pc's remote made in the other
+// direction, if any.
+func (p *Peer) crossed(pc *pconn) *pconn {
+	for o := range p.conns {
+		if !o.dead && o.dialled != pc.dialled && o.c.Peer() == pc.c.Peer() {
+			return o
+		}
+	}
+	return nil
 }
 
 // handle steps one inbound frame or a connection's end.
@@ -572,6 +678,7 @@ func (p *Peer) forget(pc *pconn, err error) {
 	pc.opened = pc.sess.Version() != 0
 	pc.endErr = err
 	delete(p.conns, pc)
+	p.liveDel(pc.c.Peer())
 	p.stats.conns.Add(-1)
 	close(pc.ended)
 	if err != nil && !errors.Is(err, transport.ErrShutdown) && !errors.Is(err, replicate.ErrRemoteClosed) {
