@@ -39,8 +39,8 @@ func FuzzParseMember(f *testing.F) {
 }
 
 // FuzzView: any sequence of entries (encoded, concatenated) added in two
-// different orders gives the same order, state and refusals, and the view
-// passes Check; no input panics the view.
+// different orders, or behind a moving fold horizon, gives the same order,
+// state and refusals, and the view passes Check; no input panics the view.
 func FuzzView(f *testing.F) {
 	w := newWorld(f, 2)
 	a1 := w.append(0, u64(1))
@@ -70,8 +70,22 @@ func FuzzView(f *testing.F) {
 		for _, e := range rev {
 			v2.Add(e)
 		}
+		// A third view folds behind a horizon that moves with the input.
+		v3 := newView(t, writers, 2, 0)
+		v3.SetHorizon(uint64(nw) % 4)
+		for i, e := range es {
+			v3.Add(e)
+			if i%3 == 0 {
+				v3.SetHorizon(e.Clock)
+			}
+			if err := v3.Check(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v3.SetHorizon(merge.NoHorizon)
 		s1, s2 := summarize(v1), summarize(v2)
 		sameSummary(t, "two arrival orders", s1, s2)
+		sameSummary(t, "with a horizon", summarize(v3), s1)
 		if err := v1.Check(); err != nil {
 			t.Fatal(err)
 		}

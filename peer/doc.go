@@ -30,6 +30,11 @@
 // acknowledgements; an in-memory transport may use one queue. Entries
 // that overtake the Hello are held until the handshake is done.
 //
+// One connection serves each pair of peers: when two peers dial each other
+// at once, both keep the connection the lower identity dialled and close
+// the other ([ErrDuplicate]); a redial loop waits while another connection
+// to its peer is open, and dials when it ends.
+//
 // Nothing acknowledged is lost: a session acknowledges entries (Heads
 // notes) only in messages of a Ready whose entries were stored first, and a
 // peer that goes away mid-sync resumes from its stored heads on the next
