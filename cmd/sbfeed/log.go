@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"fmt"
 	"strconv"
 
 	"github.com/sbfeed/sbfeed/internal/control"
@@ -47,32 +45,9 @@ With --heads, print instead each feed's head as AUTHOR:SEQ, the form that
 		return 1
 	}
 	defer db.Close()
-	w := bufio.NewWriter(e.stdout)
-	defer w.Flush()
-	if *heads {
-		hs, err := db.Heads()
-		if err != nil {
-			e.errorf("%v", err)
-			return 1
-		}
-		for _, h := range hs {
-			if h.Head.Seq > 0 {
-				fmt.Fprintf(w, "%s:%d\n", h.Author, h.Head.Seq)
-			}
-		}
-		return 0
-	}
-	n := 0
-	for entry, err := range db.MergeOrder(0) {
-		if err != nil {
-			w.Flush()
-			e.errorf("%v", err)
-			return 1
-		}
-		fmt.Fprintf(w, "%s %6d %8d %s %s\n", entry.Author.Short(), entry.Seq, entry.Clock, entry.ID().Short(), preview(entry.Content, 60))
-		if n++; *limit > 0 && n >= *limit {
-			break
-		}
+	if err := writeLog(e.stdout, db, *heads, *limit); err != nil {
+		e.errorf("%v", err)
+		return 1
 	}
 	return 0
 }

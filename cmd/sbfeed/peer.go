@@ -308,8 +308,8 @@ func controlHandler(peer apps.Peer, inst *apps.Instance, gk *sbfeed.GroupKey) co
 	}
 }
 
-// writeLog prints a store's entries in merge order, or its heads, in the
-// format of "sbfeed log".
+// writeLog prints a store's entries in merge order, or its heads: what
+// "sbfeed log" prints, directly or through a running peer.
 func writeLog(out io.Writer, db *store.DB, heads bool, limit int) error {
 	w := bufio.NewWriter(out)
 	defer w.Flush()
@@ -330,34 +330,12 @@ func writeLog(out io.Writer, db *store.DB, heads bool, limit int) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%s %6d %8d %s %s\n", entry.Author.Short(), entry.Seq, entry.Clock, entry.ID().Short(), logPreview(entry.Content, 60))
+		fmt.Fprintf(w, "%s %6d %8d %s %s\n", entry.Author.Short(), entry.Seq, entry.Clock, entry.ID().Short(), preview(entry.Content, 60))
 		if n++; limit > 0 && n >= limit {
 			break
 		}
 	}
 	return nil
-}
-
-// logPreview returns the first n characters of content, printable, as
-// "sbfeed log" shows them.
-func logPreview(content []byte, n int) string {
-	r := []rune(strings.ToValidUTF8(string(content), "\uFFFD"))
-	cut := len(r) > n
-	if cut {
-		r = r[:n]
-	}
-	var b strings.Builder
-	for _, c := range r {
-		if c < 0x20 || c == 0x7f {
-			b.WriteRune('·')
-		} else {
-			b.WriteRune(c)
-		}
-	}
-	if cut {
-		b.WriteString("…")
-	}
-	return b.String()
 }
 
 // viaPeer sends req to a peer running on dir, if there is one, and prints
