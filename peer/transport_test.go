@@ -25,15 +25,7 @@ func TestOtherTransport(t *testing.T) {
 	network := identity.NetworkFromName("peer-mem-test")
 	start := func(seed byte, stored chan<- feed.Entry) (*peer.Peer, *identity.Key, *store.DB) {
 		t.Helper()
-		k, err := identity.FromSeed(bytes.Repeat([]byte{seed}, 32))
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := store.Open(t.TempDir(), &store.Options{Network: network, NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		k, db := seedKey(t, seed), tempStore(t, network)
 		p, err := peer.New(peer.Config{Key: k, Store: db, Transport: mem, Tick: 10 * time.Millisecond,
 			OnStored: func(es []feed.Entry) {
 				for _, e := range es {
@@ -130,16 +122,8 @@ func crossedDials(t *testing.T, tr peer.Transport, aAddr, bAddr string) {
 		return p, a
 	}
 	mk := func(seed byte, addr string) *node {
-		k, err := identity.FromSeed(bytes.Repeat([]byte{seed}, 32))
-		if err != nil {
-			t.Fatal(err)
-		}
-		db, err := store.Open(t.TempDir(), &store.Options{Network: network, NoSync: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		n := &node{key: k, db: db}
+		n := &node{key: seedKey(t, seed), db: tempStore(t, network)}
+		k, db := n.key, n.db
 		n.p, n.addr = open(k, db, addr)
 		return n
 	}
@@ -205,4 +189,26 @@ func crossedDials(t *testing.T, tr peer.Transport, aAddr, bAddr string) {
 		h, _, _ := a.db.Head(b.key.ID())
 		return h.Seq == 21
 	})
+}
+
+// seedKey is the identity whose seed is 32 times b.
+func seedKey(t *testing.T, b byte) *identity.Key {
+	t.Helper()
+	k, err := identity.FromSeed(bytes.Repeat([]byte{b}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// tempStore opens an unsynced store in a temporary directory, closed when
+// the test ends.
+func tempStore(t *testing.T, network identity.Network) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.TempDir(), &store.Options{Network: network, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
