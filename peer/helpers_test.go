@@ -253,6 +253,28 @@ func (n *node) waitCount(t testing.TB, k int) {
 	}
 }
 
+// waitReceived waits until the peer has counted k received entries: its
+// counters are updated just after the store, so a test that saw the heads
+// may read them a moment early.
+func (n *node) waitReceived(t testing.TB, k int64) int64 {
+	t.Helper()
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		n.mu.Lock()
+		ch := n.wake
+		n.mu.Unlock()
+		if r := n.p.Stats().Received; r >= k {
+			return r
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("%s: %d entries received, want %d", n.key.ID().Short(), n.p.Stats().Received, k)
+		}
+	}
+}
+
 func short(m map[identity.ID]uint64) map[string]uint64 {
 	out := make(map[string]uint64, len(m))
 	for a, s := range m {

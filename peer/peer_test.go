@@ -101,7 +101,7 @@ func TestResumeClient(t *testing.T) {
 	}
 	b = startNode(t, 2, nodeOpts{dir: dir, dial: []string{a.addr()}, mod: smallWindow})
 	b.waitHeads(t, map[identity.ID]uint64{a.key.ID(): total})
-	second := b.p.Stats().Received
+	second := b.waitReceived(t, total-first)
 	if first+second != total {
 		t.Fatalf("stored %d + %d entries, want %d in all", first, second, total)
 	}
@@ -131,7 +131,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	b.stop()
 	b = startNode(t, 2, nodeOpts{dir: dir, dial: []string{a.addr()}, mod: quickIdle})
 	b.waitHeads(t, map[identity.ID]uint64{a.key.ID(): total})
-	if second := b.p.Stats().Received; first+second != total {
+	if second := b.waitReceived(t, total-first); first+second != total {
 		t.Fatalf("stored %d + %d entries, want %d in all", first, second, total)
 	}
 	b.checkFeed(t, a.key.ID(), total)
@@ -155,8 +155,8 @@ func TestResumeServer(t *testing.T) {
 	a.stop()
 	a = startNode(t, 1, nodeOpts{dir: dirA, listen: addr})
 	b.waitHeads(t, map[identity.ID]uint64{a.key.ID(): total})
-	if s := b.p.Stats(); s.Received != total {
-		t.Fatalf("received %d entries in all, want %d", s.Received, total)
+	if r := b.waitReceived(t, total); r != total {
+		t.Fatalf("received %d entries in all, want %d", r, total)
 	}
 	b.checkFeed(t, a.key.ID(), total)
 }
