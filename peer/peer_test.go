@@ -32,8 +32,8 @@ func TestTwoPeers(t *testing.T) {
 		n.checkFeed(t, a.key.ID(), 301)
 		n.checkFeed(t, b.key.ID(), 51)
 	}
-	if s := b.p.Stats(); s.Received != 301 || s.Published != 51 {
-		t.Fatalf("b stats %+v", s)
+	if r := b.waitReceived(t, 301); r != 301 || b.p.Stats().Published != 51 {
+		t.Fatalf("b stats %+v", b.p.Stats())
 	}
 }
 
