@@ -791,9 +791,19 @@ func (p *Peer) logProgress(force bool) {
 		return
 	}
 	if el := now.Sub(p.progress.last); force || el >= time.Second {
-		p.log.Info("sync progress", "new_entries", p.progress.entries,
-			"rate", fmt.Sprintf("%.0f/s", float64(p.progress.entries)/el.Seconds()),
-			"feeds", len(p.hub.Heads()), "held", p.held(), "peers", len(p.conns))
+		rate := float64(p.progress.entries) / el.Seconds()
+		// What the peers announced beyond what is stored: how much of
+		// the sync is left, and at this rate how long it takes.
+		var left uint64
+		for a, seq := range p.hub.Behind() {
+			left += seq - p.hub.Head(a).Seq
+		}
+		attrs := []any{"new_entries", p.progress.entries, "rate", fmt.Sprintf("%.0f/s", rate),
+			"feeds", len(p.hub.Heads()), "held", p.held(), "left", left, "peers", len(p.conns)}
+		if left > 0 && rate > 0 {
+			attrs = append(attrs, "eta", (time.Duration(float64(left)/rate*float64(time.Second))).Round(time.Second).String())
+		}
+		p.log.Info("sync progress", attrs...)
 		p.progress.entries = 0
 		p.progress.last = now
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,6 +99,16 @@ func TestResumeClient(t *testing.T) {
 	}
 	if got >= total {
 		t.Skipf("the whole feed arrived before the peer stopped (%d entries)", got)
+	}
+	// The progress line says how much of the sync was left (at least what
+	// was still missing when it stopped) and when it would be done.
+	line := b.log.waitFor(t, "sync progress", " left=")
+	var left uint64
+	if _, err := fmt.Sscanf(line[strings.Index(line, " left=")+1:], "left=%d", &left); err != nil || left < total-got || left > total {
+		t.Errorf("progress line %q: left %d (%v), want between %d and %d", line, left, err, total-got, total)
+	}
+	if !strings.Contains(line, " eta=") {
+		t.Errorf("progress line %q has no eta", line)
 	}
 	b = startNode(t, 2, nodeOpts{dir: dir, dial: []string{a.addr()}, mod: smallWindow})
 	b.waitHeads(t, map[identity.ID]uint64{a.key.ID(): total})
