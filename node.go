@@ -359,7 +359,10 @@ func (n *Node[S, A]) Network() identity.Network { return n.opts.Network }
 func (n *Node[S, A]) Store() *store.DB { return n.db }
 
 // State returns the current state: the fold of the reducer over every
-// entry the node holds, in the agreed order. It never blocks.
+// entry the node holds, in the agreed order. It never blocks. During a bulk
+// sync it may be the fold of a prefix of that order (Len says how long),
+// while entries that would land before the rest are still arriving; a
+// Dispatch, Subscribe or Refusals call folds everything first.
 func (n *Node[S, A]) State() S { return n.state.Load().s }
 
 // Len returns the number of entries folded into State. During a bulk sync
