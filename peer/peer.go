@@ -568,6 +568,7 @@ func (p *Peer) open(pc *pconn) {
 		// waits for it rather than dialling again.
 		p.log.Debug("duplicate connection closed", "peer", c.Peer().Short())
 		o.sess.Close() // a Goodbye: the remote drops it too
+		o.failing = true // closed below, with the reason
 		p.readyOne(o)
 		o.closeAfterFlush(nil)
 		p.forget(o, ErrDuplicate)
