@@ -21,7 +21,7 @@ type pconn struct {
 
 	dead    bool
 	dialled bool      // this peer dialled it (set before open)
-	failing bool      // fail is closing it
+	failing bool      // fail, or open for a crossed dial, is closing it
 	early   []inbound // data frames that arrived before the handshake
 
 	ended  chan struct{} // closed by the owner when it forgets the connection
