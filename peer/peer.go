@@ -567,7 +567,7 @@ func (p *Peer) open(pc *pconn) {
 		// pc wins. It is counted live first, so the redial loop of o
 		// waits for it rather than dialling again.
 		p.log.Debug("duplicate connection closed", "peer", c.Peer().Short())
-		o.sess.Close() // a Goodbye: the remote drops it too
+		o.sess.Close()   // a Goodbye: the remote drops it too
 		o.failing = true // closed below, with the reason
 		p.readyOne(o)
 		o.closeAfterFlush(nil)
@@ -802,7 +802,7 @@ func (p *Peer) logProgress(force bool) {
 		attrs := []any{"new_entries", p.progress.entries, "rate", fmt.Sprintf("%.0f/s", rate),
 			"feeds", len(p.hub.Heads()), "held", p.held(), "left", left, "peers", len(p.conns)}
 		if left > 0 && rate > 0 {
-			attrs = append(attrs, "eta", (time.Duration(float64(left)/rate*float64(time.Second))).Round(time.Second).String())
+			attrs = append(attrs, "eta", (time.Duration(float64(left) / rate * float64(time.Second))).Round(time.Second).String())
 		}
 		p.log.Info("sync progress", attrs...)
 		p.progress.entries = 0
