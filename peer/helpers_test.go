@@ -5,13 +5,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/internal/logtest"
 	"github.com/sbfeed/sbfeed/store"
 )
 
@@ -28,75 +28,11 @@ func testKey(t testing.TB, b byte) *identity.Key {
 	return k
 }
 
-// logSink keeps log lines so tests can wait for a refusal to be logged.
-type logSink struct {
-	mu      sync.Mutex
-	lines   []string
-	changed chan struct{}
-}
+// logSink keeps what the component logs, so tests can wait for a
+// refusal to be logged.
+type logSink = logtest.Sink
 
-func newLogSink() *logSink { return &logSink{changed: make(chan struct{})} }
-
-func (l *logSink) Enabled(_ context.Context, lv slog.Level) bool { return lv >= slog.LevelInfo }
-func (l *logSink) WithAttrs(as []slog.Attr) slog.Handler         { return &attrSink{l, as} }
-func (l *logSink) WithGroup(string) slog.Handler                 { return l }
-func (l *logSink) Handle(_ context.Context, r slog.Record) error { return l.add(r, nil) }
-
-func (l *logSink) add(r slog.Record, pre []slog.Attr) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	for _, a := range pre {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	l.mu.Lock()
-	l.lines = append(l.lines, b.String())
-	close(l.changed)
-	l.changed = make(chan struct{})
-	l.mu.Unlock()
-	return nil
-}
-
-type attrSink struct {
-	l  *logSink
-	as []slog.Attr
-}
-
-func (a *attrSink) Enabled(ctx context.Context, lv slog.Level) bool { return a.l.Enabled(ctx, lv) }
-func (a *attrSink) WithAttrs(as []slog.Attr) slog.Handler {
-	return &attrSink{a.l, append(append([]slog.Attr{}, a.as...), as...)}
-}
-func (a *attrSink) WithGroup(string) slog.Handler                 { return a }
-func (a *attrSink) Handle(_ context.Context, r slog.Record) error { return a.l.add(r, a.as) }
-
-func (l *logSink) waitFor(t testing.TB, subs ...string) string {
-	t.Helper()
-	deadline := time.NewTimer(wait)
-	defer deadline.Stop()
-	for {
-		l.mu.Lock()
-		for _, line := range l.lines {
-			ok := true
-			for _, s := range subs {
-				ok = ok && strings.Contains(line, s)
-			}
-			if ok {
-				l.mu.Unlock()
-				return line
-			}
-		}
-		ch, all := l.changed, strings.Join(l.lines, "\n")
-		l.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("no log line with %q; log:\n%s", subs, all)
-		}
-	}
-}
+func newLogSink() *logSink { return logtest.New(slog.LevelInfo) }
 
 // node is a Peer under test with its store and a signal on every store.
 type node struct {

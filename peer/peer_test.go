@@ -102,7 +102,7 @@ func TestResumeClient(t *testing.T) {
 	}
 	// The progress line says how much of the sync was left (at least what
 	// was still missing when it stopped) and when it would be done.
-	line := b.log.waitFor(t, "sync progress", " left=")
+	line := b.log.WaitFor(t, wait, "sync progress", " left=")
 	var left uint64
 	if _, err := fmt.Sscanf(line[strings.Index(line, " left=")+1:], "left=%d", &left); err != nil || left < total-got || left > total {
 		t.Errorf("progress line %q: left %d (%v), want between %d and %d", line, left, err, total-got, total)
@@ -147,7 +147,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	}
 	b.checkFeed(t, a.key.ID(), total)
 	// a notices the dead connection at its idle timeout.
-	a.log.waitFor(t, "peer disconnected", "timeout")
+	a.log.WaitFor(t, wait, "peer disconnected", "timeout")
 }
 
 // smallWindow slows the transfer enough to stop it in the middle.
@@ -179,8 +179,8 @@ func TestWrongNetwork(t *testing.T) {
 	b := startNode(t, 2, nodeOpts{network: other, dial: []string{a.addr()}})
 	b.publish(t, 5, "b")
 	// Both sides name both networks.
-	a.log.waitFor(t, "peer refused", testNet.Short(), other.Short())
-	b.log.waitFor(t, other.Short(), testNet.Short())
+	a.log.WaitFor(t, wait, "peer refused", testNet.Short(), other.Short())
+	b.log.WaitFor(t, wait, other.Short(), testNet.Short())
 	if h := b.heads(t)[a.key.ID()]; h != 0 {
 		t.Fatalf("an entry crossed networks: head %d", h)
 	}
@@ -269,7 +269,7 @@ func TestForgedEntry(t *testing.T) {
 	if !errors.Is(err, transport.ErrBadEntry) {
 		t.Fatalf("forger sees %v, want ErrBadEntry", err)
 	}
-	a.log.waitFor(t, "peer refused", "signature")
+	a.log.WaitFor(t, wait, "peer refused", "signature")
 	if h := a.heads(t)[evil.ID()]; h != 0 {
 		t.Fatalf("a stored %d forged entries", h)
 	}
@@ -301,7 +301,7 @@ func TestGarbageAndFlood(t *testing.T) {
 	if err := waitClosed(t, g); !errors.Is(err, transport.ErrProtocol) {
 		t.Fatalf("garbage sender sees %v", err)
 	}
-	a.log.waitFor(t, "peer refused", "malformed")
+	a.log.WaitFor(t, wait, "peer refused", "malformed")
 	// A flood of connections from many identities that never speak.
 	var conns []*transport.Conn
 	for i := range 30 {
@@ -325,7 +325,7 @@ func TestGarbageAndFlood(t *testing.T) {
 			t.Fatal("silent connection not closed")
 		}
 	}
-	a.log.waitFor(t, "peer dropped", "Hello")
+	a.log.WaitFor(t, wait, "peer dropped", "Hello")
 }
 
 // A private network: only identities on the allowlist replicate.
@@ -336,7 +336,7 @@ func TestAllowlist(t *testing.T) {
 	}})
 	a.publish(t, 10, "private")
 	s := startNode(t, 3, nodeOpts{dial: []string{a.addr()}})
-	a.log.waitFor(t, "not on the allowlist", stranger.ID().String())
+	a.log.WaitFor(t, wait, "not on the allowlist", stranger.ID().String())
 	f := startNode(t, 2, nodeOpts{dial: []string{a.addr()}})
 	f.waitHeads(t, map[identity.ID]uint64{a.key.ID(): 10})
 	if h := s.heads(t)[a.key.ID()]; h != 0 {
@@ -377,7 +377,7 @@ func TestDataBeforeHello(t *testing.T) {
 	if err := waitClosed(t, c); !errors.Is(err, transport.ErrProtocol) {
 		t.Fatalf("got %v, want a protocol error", err)
 	}
-	a.log.waitFor(t, "peer refused", "data frames before the handshake")
+	a.log.WaitFor(t, wait, "peer refused", "data frames before the handshake")
 	honest := startNode(t, 3, nodeOpts{dial: []string{a.addr()}})
 	honest.waitHeads(t, map[identity.ID]uint64{a.key.ID(): 3})
 }

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/internal/logtest"
 )
 
 // wait is how long a test waits for a condition before failing.
@@ -27,61 +26,11 @@ func testKey(t testing.TB, b byte) *identity.Key {
 	return k
 }
 
-// logSink is a slog.Handler that keeps every message, so tests can wait
-// for a refusal to be logged.
-type logSink struct {
-	mu      sync.Mutex
-	lines   []string
-	changed chan struct{}
-}
+// logSink keeps what the component logs, so tests can wait for a
+// refusal to be logged.
+type logSink = logtest.Sink
 
-func newLogSink() *logSink { return &logSink{changed: make(chan struct{})} }
-
-func (l *logSink) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logSink) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logSink) WithGroup(string) slog.Handler            { return l }
-func (l *logSink) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
-	b.WriteString(r.Message)
-	r.Attrs(func(a slog.Attr) bool {
-		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-		return true
-	})
-	l.mu.Lock()
-	l.lines = append(l.lines, b.String())
-	close(l.changed)
-	l.changed = make(chan struct{})
-	l.mu.Unlock()
-	return nil
-}
-
-// waitFor waits until a logged line contains every one of subs.
-func (l *logSink) waitFor(t testing.TB, subs ...string) string {
-	t.Helper()
-	deadline := time.NewTimer(wait)
-	defer deadline.Stop()
-	for {
-		l.mu.Lock()
-		for _, line := range l.lines {
-			ok := true
-			for _, s := range subs {
-				ok = ok && strings.Contains(line, s)
-			}
-			if ok {
-				l.mu.Unlock()
-				return line
-			}
-		}
-		ch := l.changed
-		all := strings.Join(l.lines, "\n")
-		l.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("no log line with %q; log:\n%s", subs, all)
-		}
-	}
-}
+func newLogSink() *logSink { return logtest.New(slog.LevelDebug) }
 
 type testServer struct {
 	ep  *Endpoint

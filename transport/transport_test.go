@@ -146,7 +146,7 @@ func TestUnknownVersion(t *testing.T) {
 	} else {
 		t.Log(err)
 	}
-	s.log.waitFor(t, "unknown protocol version", "sbfeed/2")
+	s.log.WaitFor(t, wait, "unknown protocol version", "sbfeed/2")
 	assertServes(t, s)
 }
 
@@ -174,7 +174,7 @@ func TestBadCertificates(t *testing.T) {
 				err = context.Cause(c.Context())
 			}
 			t.Log(mapErr(err))
-			s.log.waitFor(t, "refused connection", tc.log)
+			s.log.WaitFor(t, wait, "refused connection", tc.log)
 		})
 	}
 	assertServes(t, s)
@@ -223,7 +223,7 @@ func TestRandomBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	s.log.waitFor(t, "not QUIC")
+	s.log.WaitFor(t, wait, "not QUIC")
 	assertServes(t, s)
 }
 
@@ -243,7 +243,7 @@ func TestOversizedFrame(t *testing.T) {
 	}
 	w.Send(make([]byte, 1001))
 	wantCode(t, waitClosed(t, c), CodeFrameTooLarge)
-	s.log.waitFor(t, "frame too large", "1001 bytes declared, limit 1000")
+	s.log.WaitFor(t, wait, "frame too large", "1001 bytes declared, limit 1000")
 	// The sender's own limit refuses before sending.
 	if err := w.Send(make([]byte, 2<<20)); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("send over own limit: %v", err)
@@ -275,7 +275,7 @@ func TestTruncatedStream(t *testing.T) {
 			}
 			w.Close()
 			wantCode(t, waitClosed(t, c), CodeProtocol)
-			s.log.waitFor(t, tc.log)
+			s.log.WaitFor(t, wait, tc.log)
 		})
 	}
 	assertServes(t, s)
@@ -323,7 +323,7 @@ func TestStreamFlood(t *testing.T) {
 				t.Fatal("stream flood not refused")
 			}
 			wantCode(t, mapErr(context.Cause(c.Context())), CodeProtocol)
-			s.log.waitFor(t, tc.log)
+			s.log.WaitFor(t, wait, tc.log)
 		})
 	}
 	// A flood of streams stops at QUIC's stream limit: two per connection.
@@ -383,7 +383,7 @@ func TestConnectionFlood(t *testing.T) {
 		waitAnyClosed(t, alive)
 		refusedN = len(conns) - len(alive) + 1
 	}
-	s.log.waitFor(t, "refused connection", "limit 3")
+	s.log.WaitFor(t, wait, "refused connection", "limit 3")
 
 	// Many identities at once.
 	var wg sync.WaitGroup
@@ -452,7 +452,7 @@ func TestTotalConnectionLimit(t *testing.T) {
 	if !errors.Is(err, ErrTooManyConns) {
 		t.Fatalf("third connection: %v, want ErrTooManyConns", err)
 	}
-	s.log.waitFor(t, "over the connection limit")
+	s.log.WaitFor(t, wait, "over the connection limit")
 	for _, c := range open {
 		c.Close(nil)
 	}
@@ -483,7 +483,7 @@ func TestAllowlist(t *testing.T) {
 	}
 	wantCode(t, err, CodeNotAllowed)
 	t.Log(err)
-	s.log.waitFor(t, "not on the allowlist", stranger.ID().String())
+	s.log.WaitFor(t, wait, "not on the allowlist", stranger.ID().String())
 
 	ep2, _ := newClient(t, friend, nil)
 	c2, err := ep2.Dial(ctxWait(t), s.addr(), identity.ID{})
