@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -148,19 +147,7 @@ func orNone(s, d string) string {
 // TestVectorsReproducible runs the generator into a temporary directory and
 // compares, both ways, with the committed vectors.
 func TestVectorsReproducible(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the generator")
-	}
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool in PATH")
-	}
-	tmp := t.TempDir()
-	cmd := exec.Command(goTool, "run", "./docs/vectors/merge/gen.go", "-root", tmp)
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go run gen.go: %v\n%s", err, out)
-	}
+	tmp := vectorfile.Generate(t, "..", "./docs/vectors/merge/gen.go")
 	gen := readVectors(t, filepath.Join(tmp, "docs/vectors/merge"))
 	committed := readVectors(t, vectorDir)
 	if len(gen) != len(committed) {
