@@ -187,11 +187,22 @@ func assertServes(t testing.TB, s *testServer) {
 		t.Fatalf("honest peer refused: %v", err)
 	}
 	r := roundTrip(t, c, Control, []byte("still there?"))
-	go drain(r)
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		drain(r)
+	}()
 	if err := c.Close(nil); err != nil {
 		t.Fatal(err)
 	}
 	ep.Close()
+	// The client's reader is gone before the caller looks for leftover
+	// goroutines (TestCloseLeavesNoGoroutines).
+	select {
+	case <-drained:
+	case <-time.After(wait):
+		t.Fatal("the client's stream did not end after Close")
+	}
 }
 
 // waitClosed waits for c to end and returns why.
