@@ -36,63 +36,45 @@ var expectations = map[string]error{
 // checks the outcome, the byte-exact round trip of everything decoded, and
 // the headers of successful vectors.
 func TestVectors(t *testing.T) {
-	files, err := vectorfile.ReadDir("../docs/vectors/feed")
-	if err != nil {
-		t.Fatal(err) // no vectors is a failure, not a pass
-	}
-	seen := map[string]int{}
-	for _, f := range files {
-		t.Run(f.Name, func(t *testing.T) {
-			want, ok := expectations[f.Expect()]
-			if !ok {
-				t.Fatalf("unknown expect %q", f.Expect())
-			}
-			seen[f.Expect()]++
-			net, err := identity.ParseNetwork(f.Header["network"])
-			if err != nil {
-				t.Fatal(err)
-			}
-			items, err := f.Lines()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var last feed.Entry
-			switch f.Header["procedure"] {
-			case "entries":
-				last, err = runEntries(t, net, items)
-			case "chain":
-				err = runChain(t, net, items)
-			case "forkproof":
-				err = runForkProof(t, net, items)
-			default:
-				t.Fatalf("unknown procedure %q", f.Header["procedure"])
-			}
-			if !errors.Is(err, want) || (want == nil) != (err == nil) {
-				t.Fatalf("%s: got %v, want %q", f.Header["comment"], err, f.Expect())
-			}
-			if err != nil {
-				var fe *feed.Error
-				var de *feed.DecodeError
-				var fk *feed.ForkError
-				if !errors.As(err, &fe) && !errors.As(err, &de) && !errors.As(err, &fk) {
-					t.Errorf("error %v (%T) is not one of the package's error types", err, err)
-				}
-				return
-			}
-			if id := f.Header["last-id"]; id != "" && last.ID().String() != id {
-				t.Errorf("last entry ID %s, header says %s", last.ID(), id)
-			}
-			if a := f.Header["author"]; a != "" && last.Author.String() != a {
-				t.Errorf("last entry author %s, header says %s", last.Author, a)
-			}
-		})
-	}
-	// Every outcome the spec names has at least one vector.
-	for name := range expectations {
-		if seen[name] == 0 {
-			t.Errorf("no vector expects %q", name)
+	vectorfile.Run(t, "../docs/vectors/feed", expectations, func(t *testing.T, f *vectorfile.File, want error) {
+		net, err := identity.ParseNetwork(f.Header["network"])
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		items, err := f.Lines()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var last feed.Entry
+		switch f.Header["procedure"] {
+		case "entries":
+			last, err = runEntries(t, net, items)
+		case "chain":
+			err = runChain(t, net, items)
+		case "forkproof":
+			err = runForkProof(t, net, items)
+		default:
+			t.Fatalf("unknown procedure %q", f.Header["procedure"])
+		}
+		if !errors.Is(err, want) || (want == nil) != (err == nil) {
+			t.Fatalf("%s: got %v, want %q", f.Header["comment"], err, f.Expect())
+		}
+		if err != nil {
+			var fe *feed.Error
+			var de *feed.DecodeError
+			var fk *feed.ForkError
+			if !errors.As(err, &fe) && !errors.As(err, &de) && !errors.As(err, &fk) {
+				t.Errorf("error %v (%T) is not one of the package's error types", err, err)
+			}
+			return
+		}
+		if id := f.Header["last-id"]; id != "" && last.ID().String() != id {
+			t.Errorf("last entry ID %s, header says %s", last.ID(), id)
+		}
+		if a := f.Header["author"]; a != "" && last.Author.String() != a {
+			t.Errorf("last entry author %s, header says %s", last.Author, a)
+		}
+	})
 }
 
 // decodeExact decodes b and checks the byte-exact round trip.

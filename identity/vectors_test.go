@@ -21,56 +21,39 @@ func TestTextVectors(t *testing.T) {
 		"weak key":     identity.ErrWeakKey,
 		"bad network":  identity.ErrBadNetwork,
 	}
-	files, err := vectorfile.ReadDir("../docs/vectors/identity")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, f := range files {
-		t.Run(f.Name, func(t *testing.T) {
-			want, ok := expectations[f.Expect()]
-			if !ok {
-				t.Fatalf("unknown expect %q", f.Expect())
+	vectorfile.Run(t, "../docs/vectors/identity", expectations, func(t *testing.T, f *vectorfile.File, want error) {
+		text := strings.TrimSuffix(string(f.Body), "\n")
+		var key []byte
+		switch f.Header["kind"] {
+		case "id":
+			id, err := identity.ParseID(text)
+			if !errors.Is(err, want) || (want == nil) != (err == nil) {
+				t.Fatalf("ParseID: %v, want %q", err, f.Expect())
 			}
-			seen[f.Expect()]++
-			text := strings.TrimSuffix(string(f.Body), "\n")
-			var key []byte
-			switch f.Header["kind"] {
-			case "id":
-				id, err := identity.ParseID(text)
-				if !errors.Is(err, want) || (want == nil) != (err == nil) {
-					t.Fatalf("ParseID: %v, want %q", err, f.Expect())
-				}
-				key = id[:]
-				if err == nil && id.String() != text {
-					t.Fatalf("String() = %s, not the vector's text", id)
-				}
-			case "network":
-				n, err := identity.ParseNetwork(text)
-				if !errors.Is(err, want) || (want == nil) != (err == nil) {
-					t.Fatalf("ParseNetwork: %v, want %q", err, f.Expect())
-				}
-				key = n[:]
-			default:
-				t.Fatalf("unknown kind %q", f.Header["kind"])
+			key = id[:]
+			if err == nil && id.String() != text {
+				t.Fatalf("String() = %s, not the vector's text", id)
 			}
-			if h := f.Header["key"]; want == nil && h != hex.EncodeToString(key) {
-				t.Errorf("key %x, header says %s", key, h)
+		case "network":
+			n, err := identity.ParseNetwork(text)
+			if !errors.Is(err, want) || (want == nil) != (err == nil) {
+				t.Fatalf("ParseNetwork: %v, want %q", err, f.Expect())
 			}
-			if h := f.Header["key"]; want == identity.ErrWeakKey {
-				var id identity.ID
-				copy(id[:], mustHex(t, h))
-				if id.String() != text {
-					t.Errorf("weak-key vector's text is not the text of its key")
-				}
-			}
-		})
-	}
-	for name := range expectations {
-		if seen[name] == 0 {
-			t.Errorf("no vector expects %q", name)
+			key = n[:]
+		default:
+			t.Fatalf("unknown kind %q", f.Header["kind"])
 		}
-	}
+		if h := f.Header["key"]; want == nil && h != hex.EncodeToString(key) {
+			t.Errorf("key %x, header says %s", key, h)
+		}
+		if h := f.Header["key"]; want == identity.ErrWeakKey {
+			var id identity.ID
+			copy(id[:], mustHex(t, h))
+			if id.String() != text {
+				t.Errorf("weak-key vector's text is not the text of its key")
+			}
+		}
+	})
 }
 
 func mustHex(t *testing.T, s string) []byte {
@@ -92,44 +75,27 @@ func TestKeyFileVectors(t *testing.T) {
 		"wrong passphrase":   identity.ErrPassphrase,
 		"need passphrase":    identity.ErrNeedPass,
 	}
-	files, err := vectorfile.ReadDir("../docs/vectors/keyfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]int{}
-	for _, f := range files {
-		t.Run(f.Name, func(t *testing.T) {
-			want, ok := expectations[f.Expect()]
-			if !ok {
-				t.Fatalf("unknown expect %q", f.Expect())
-			}
-			seen[f.Expect()]++
-			var pass func() ([]byte, error)
-			if p, ok := f.Header["passphrase"]; ok {
-				pass = func() ([]byte, error) { return []byte(p), nil }
-			}
-			k, err := identity.ParseKeyFile(f.Body, pass)
-			if !errors.Is(err, want) || (want == nil) != (err == nil) {
-				t.Fatalf("ParseKeyFile: %v, want %q", err, f.Expect())
-			}
-			if err != nil {
-				return
-			}
-			if k.ID().String() != f.Header["id"] || hex.EncodeToString(k.Seed()) != f.Header["seed"] {
-				t.Fatalf("key %s, headers say %s", k.ID(), f.Header["id"])
-			}
-			if pass == nil {
-				// A plain file is the one canonical encoding of its key.
-				b, err := identity.MarshalKeyFile(k, nil, identity.SealOptions{})
-				if err != nil || !bytes.Equal(b, f.Body) {
-					t.Fatal("plain key file does not round trip")
-				}
-			}
-		})
-	}
-	for name := range expectations {
-		if seen[name] == 0 {
-			t.Errorf("no vector expects %q", name)
+	vectorfile.Run(t, "../docs/vectors/keyfile", expectations, func(t *testing.T, f *vectorfile.File, want error) {
+		var pass func() ([]byte, error)
+		if p, ok := f.Header["passphrase"]; ok {
+			pass = func() ([]byte, error) { return []byte(p), nil }
 		}
-	}
+		k, err := identity.ParseKeyFile(f.Body, pass)
+		if !errors.Is(err, want) || (want == nil) != (err == nil) {
+			t.Fatalf("ParseKeyFile: %v, want %q", err, f.Expect())
+		}
+		if err != nil {
+			return
+		}
+		if k.ID().String() != f.Header["id"] || hex.EncodeToString(k.Seed()) != f.Header["seed"] {
+			t.Fatalf("key %s, headers say %s", k.ID(), f.Header["id"])
+		}
+		if pass == nil {
+			// A plain file is the one canonical encoding of its key.
+			b, err := identity.MarshalKeyFile(k, nil, identity.SealOptions{})
+			if err != nil || !bytes.Equal(b, f.Body) {
+				t.Fatal("plain key file does not round trip")
+			}
+		}
+	})
 }
