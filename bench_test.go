@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/sbfeed/sbfeed/apps"
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/internal/sign"
 	"github.com/sbfeed/sbfeed/store"
 )
 
@@ -65,18 +65,9 @@ func signedFeed(net identity.Network, k *identity.Key, n int) []feed.Entry {
 	if err != nil {
 		panic(err)
 	}
-	var wg sync.WaitGroup
-	w := runtime.GOMAXPROCS(0)
-	for p := range w {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := p; i < len(entries); i += w {
-				entries[i].Sign(k, net)
-			}
-		}()
+	if err := sign.All(k, net, entries); err != nil {
+		panic(err)
 	}
-	wg.Wait()
 	return entries
 }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/sbfeed/sbfeed/audit"
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/internal/sign"
 	"github.com/sbfeed/sbfeed/store"
 )
 
@@ -63,7 +62,9 @@ func benchStore(b *testing.B) string {
 			if err != nil {
 				b.Fatal(err)
 			}
-			signAll(k, entries)
+			if err := sign.All(k, benchNet, entries); err != nil {
+				panic(err)
+			}
 			if _, err := db.Append(entries...); err != nil {
 				b.Fatal(err)
 			}
@@ -86,23 +87,6 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func signAll(key *identity.Key, entries []feed.Entry) {
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(entries); i += workers {
-				if err := entries[i].Sign(key, benchNet); err != nil {
-					panic(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // BenchmarkVerify is what "sbfeed verify" does on a 1,000,000-entry store:

@@ -13,12 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sbfeed/sbfeed/feed"
+	"github.com/sbfeed/sbfeed/internal/sign"
 	"github.com/sbfeed/sbfeed/store"
 )
 
@@ -60,20 +60,10 @@ func sourceStore(tb testing.TB, n int) (*store.DB, string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		// Every entry is signed so each stands alone when relayed; sign
-		// on every core.
-		var wg sync.WaitGroup
-		workers := 4
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < len(run); i += workers {
-					run[i].Sign(key, testNet)
-				}
-			}()
+		// Every entry is signed so each stands alone when relayed.
+		if err := sign.All(key, testNet, run); err != nil {
+			tb.Fatal(err)
 		}
-		wg.Wait()
 		if _, err := db.Append(run...); err != nil {
 			tb.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package store_test
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -11,28 +10,9 @@ import (
 
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
+	"github.com/sbfeed/sbfeed/internal/sign"
 	"github.com/sbfeed/sbfeed/store"
 )
-
-// signAll signs chained entries on every core, as "sbfeed append" does: an
-// ID does not cover the signature, so a run is chained first and signed in
-// parallel afterwards.
-func signAll(key *identity.Key, network identity.Network, entries []feed.Entry) {
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(entries)/64))
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(entries); i += workers {
-				if err := entries[i].Sign(key, network); err != nil {
-					panic(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // BenchmarkAppend measures durable (synced) append throughput of one
 // author's feed on disk, including chaining and signing (on every core),
@@ -58,7 +38,7 @@ func BenchmarkAppend(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				signAll(key, testNet, entries)
+				mustSign(key, testNet, entries)
 				if _, err := db.Append(entries...); err != nil {
 					b.Fatal(err)
 				}
@@ -100,7 +80,7 @@ func BenchmarkAppendPipelined(b *testing.B) {
 			if err != nil {
 				panic(err)
 			}
-			signAll(key, testNet, entries)
+			mustSign(key, testNet, entries)
 			head = entries[batch-1].Head()
 			select {
 			case signed <- entries:
@@ -165,7 +145,7 @@ func BenchmarkAppendPresigned(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		signAll(key, testNet, entries)
+		mustSign(key, testNet, entries)
 		head = entries[len(entries)-1].Head()
 		return entries
 	}
@@ -190,4 +170,10 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func mustSign(key *identity.Key, network identity.Network, entries []feed.Entry) {
+	if err := sign.All(key, network, entries); err != nil {
+		panic(err)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/sbfeed/sbfeed/feed"
 	"github.com/sbfeed/sbfeed/identity"
 	"github.com/sbfeed/sbfeed/internal/control"
+	"github.com/sbfeed/sbfeed/internal/sign"
 	"github.com/sbfeed/sbfeed/store"
 )
 
@@ -189,7 +189,7 @@ it prints "seq N clock C id ID".`)
 			drafts[0].Refs, refs = refs, nil
 			entries, err := feed.Chain(key.ID(), head, drafts)
 			if err == nil {
-				err = signAll(key, network, entries)
+				err = sign.All(key, network, entries)
 			}
 			select {
 			case ready <- signed{entries, err}:
@@ -236,28 +236,6 @@ func newRefs(db *store.DB, self identity.ID, own feed.Head) ([]feed.Ref, error) 
 	}
 	slices.SortFunc(refs, func(a, b feed.Ref) int { return cmp.Compare(b.Clock, a.Clock) })
 	return refs[:min(len(refs), feed.MaxRefs)], nil
-}
-
-// signAll signs chained entries on every core: IDs do not cover
-// signatures, so the chain is built first and signed in parallel.
-func signAll(key *identity.Key, network identity.Network, entries []feed.Entry) error {
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(entries)/64))
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(entries); i += workers {
-				if err := entries[i].Sign(key, network); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // preview returns the first n characters of content, printable.
